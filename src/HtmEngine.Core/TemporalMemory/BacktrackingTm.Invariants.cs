@@ -109,4 +109,69 @@ public sealed partial class BacktrackingTm
 
         return null;
     }
+
+    /// <summary>Steps left before learning starts over for being out of sequence (pamCounter).</summary>
+    internal int PamCounter => _pamCounter;
+
+    /// <summary>Length of the chunk learned since the last start-over (learnedSeqLength).</summary>
+    internal int LearnedSeqLength => _learnedSeqLength;
+
+    /// <summary>Learning-path active cells (at most one per column), in no particular order.</summary>
+    internal ReadOnlySpan<int> LearningActiveCells => _lrnActiveT.Members;
+
+    /// <summary>Most segments on any one cell.</summary>
+    internal int MaxSegmentsOnAnyCell()
+    {
+        int max = 0;
+        for (int cell = 0; cell < _cellCount; cell++)
+        {
+            max = Math.Max(max, _cellSegCount[cell]);
+        }
+
+        return max;
+    }
+
+    /// <summary>Most synapses on any one segment.</summary>
+    internal int MaxSynapsesOnAnySegment()
+    {
+        int max = 0;
+        for (int seg = 0; seg < _segHigh; seg++)
+        {
+            max = Math.Max(max, _segSynCount[seg]);
+        }
+
+        return max;
+    }
+
+    /// <summary>
+    /// Grows the segment and synapse storage to hold <paramref name="segments"/> segments, and the update queue
+    /// to its worst case (an update for every column), so no later step allocates (optional: storage also grows
+    /// on demand, by doubling).
+    /// </summary>
+    internal void ReserveSegments(int segments)
+    {
+        while (_segCell.Length < segments)
+        {
+            GrowSegments();
+        }
+
+        _outSynapses.Reserve(segments * _maxSyn * 2);
+        _cellSlots.Reserve(segments * 2);
+        _cellFreeSlots.Reserve(segments);
+        int worstUpdates = _columns * (_maxSyn + _p.NewSynapseCount);
+        if (_updSources.Length < worstUpdates)
+        {
+            Array.Resize(ref _updSources, worstUpdates);
+        }
+
+        while (_updSeg.Length < _columns)
+        {
+            int n = _updSeg.Length * 2;
+            Array.Resize(ref _updSeg, n);
+            Array.Resize(ref _updGeneration, n);
+            Array.Resize(ref _updTime, n);
+            Array.Resize(ref _updOffset, n);
+            Array.Resize(ref _updLength, n);
+        }
+    }
 }

@@ -425,7 +425,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _markedCount = n;
         if (sort && n > 1)
         {
-            Array.Sort(_markedCells, 0, n);
+            _markedCells.AsSpan(0, n).Sort();
         }
     }
 

@@ -55,7 +55,7 @@ internal sealed class CellSet
     }
 
     /// <summary>Sorts the member list (membership is unchanged); checkpoints and samplers want cell order.</summary>
-    public void SortMembers() => Array.Sort(_members, 0, _count);
+    public void SortMembers() => _members.AsSpan(0, _count).Sort();
 
     public void LoadMembers(ReadOnlySpan<int> cells)
     {

@@ -107,6 +107,15 @@ internal sealed class IntListPool
         _sizeClass[list] = (byte)newCls;
     }
 
+    /// <summary>Makes the backing array hold at least <paramref name="capacity"/> entries.</summary>
+    public void Reserve(int capacity)
+    {
+        if (_data.Length < capacity)
+        {
+            Array.Resize(ref _data, capacity);
+        }
+    }
+
     public void Save(Checkpoints.CheckpointWriter writer)
     {
         writer.WriteInt32(_used);
