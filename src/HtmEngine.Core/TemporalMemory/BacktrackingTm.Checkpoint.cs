@@ -1,0 +1,320 @@
+using HtmEngine.Core.Checkpoints;
+using HtmEngine.Core.Randomness;
+
+namespace HtmEngine.Core.TemporalMemory;
+
+public sealed partial class BacktrackingTm
+{
+    private const uint CheckpointTag = 0x314D5442; // "BTM1"
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Writes parameters, scalars, the generator, every live segment (counters and synapses), the per-cell slot
+    /// tables and forward index exactly as held (so a restored TM makes the same choices), the current states,
+    /// confidences, replay histories and queued updates. Cell lists are written sorted, so two TMs in the same
+    /// logical state write the same bytes.
+    /// </remarks>
+    public void Save(CheckpointWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteUInt32(CheckpointTag);
+        WriteParameters(writer, _p);
+        writer.WriteInt32(_lrnIteration);
+        writer.WriteDouble(_avgInputDensity);
+        writer.WriteBoolean(_haveAvgInputDensity);
+        writer.WriteInt32(_pamCounter);
+        writer.WriteInt32(_learnedSeqLength);
+        writer.WriteBoolean(_resetCalled);
+        _random.Save(writer);
+
+        writer.WriteInt32(_segHigh);
+        writer.WriteInt32(_segmentCount);
+        writer.WriteInt32(_synapseCount);
+        writer.WriteSpan(_segCell.AsSpan(0, _segHigh));
+        writer.WriteSpan(_segSlot.AsSpan(0, _segHigh));
+        writer.WriteSpan(_segSynCount.AsSpan(0, _segHigh));
+        writer.WriteSpan(_segPositive.AsSpan(0, _segHigh));
+        writer.WriteSpan(_segTotal.AsSpan(0, _segHigh));
+        writer.WriteSpan(_segLastActive.AsSpan(0, _segHigh));
+        writer.WriteSpan(_segLastDcIteration.AsSpan(0, _segHigh));
+        writer.WriteSpan(_segLastDc.AsSpan(0, _segHigh));
+        writer.WriteSpan(_segGeneration.AsSpan(0, _segHigh));
+        writer.WriteSpan(_freeSegIds.AsSpan(0, _freeSegCount));
+        for (int seg = 0; seg < _segHigh; seg++)
+        {
+            int n = _segSynCount[seg];
+            writer.WriteSpan(_synSource.AsSpan(seg * _maxSyn, n));
+            writer.WriteSpan(_synPerm.AsSpan(seg * _maxSyn, n));
+        }
+
+        _cellSlots.Save(writer);
+        _cellFreeSlots.Save(writer);
+        _outSynapses.Save(writer);
+
+        WriteSorted(writer, _infActiveT);
+        WriteSorted(writer, _infPredictedT);
+        WriteSorted(writer, _lrnActiveT);
+        WriteSorted(writer, _lrnPredictedT);
+        writer.WriteSpan(_confCells.AsSpan(0, _confCellCount));
+        for (int i = 0; i < _confCellCount; i++)
+        {
+            writer.WriteSingle(_cellConfidence[_confCells[i]]);
+        }
+
+        writer.WriteSpan(_confCols.AsSpan(0, _confColCount));
+        for (int i = 0; i < _confColCount; i++)
+        {
+            writer.WriteSingle(_colConfidence[_confCols[i]]);
+        }
+
+        WritePatterns(writer, _infPatterns);
+        WritePatterns(writer, _lrnPatterns);
+
+        writer.WriteInt32(_updCount);
+        for (int u = 0; u < _updCount; u++)
+        {
+            writer.WriteInt32(_updSeg[u]);
+            writer.WriteInt32(_updGeneration[u]);
+            writer.WriteInt32(_updTime[u]);
+            writer.WriteSpan(_updSources.AsSpan(_updOffset[u], _updLength[u]));
+        }
+    }
+
+    /// <summary>Reads a TM written by <see cref="Save"/>.</summary>
+    /// <exception cref="CheckpointFormatException">The payload is not a consistent backtracking TM.</exception>
+    public static BacktrackingTm Load(ref CheckpointReader reader)
+    {
+        if (reader.ReadUInt32() != CheckpointTag)
+        {
+            throw new CheckpointFormatException("Not a backtracking TM section.");
+        }
+
+        BacktrackingTmParameters p = ReadParameters(ref reader);
+        try
+        {
+            p.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new CheckpointFormatException($"Backtracking TM parameters are invalid: {e.ParamName}.");
+        }
+
+        int lrnIteration = reader.ReadInt32();
+        double avg = reader.ReadDouble();
+        bool haveAvg = reader.ReadBoolean();
+        int pam = reader.ReadInt32();
+        int learnedSeqLength = reader.ReadInt32();
+        bool resetCalled = reader.ReadBoolean();
+        NupicRandom random = NupicRandom.Load(ref reader);
+
+        int segHigh = reader.ReadInt32();
+        if (segHigh < 0 || segHigh > 1 << 26)
+        {
+            throw new CheckpointFormatException("Backtracking TM segment count is impossible.");
+        }
+
+        var tm = new BacktrackingTm(p, random, initialSegments: Math.Max(segHigh, 1024))
+        {
+            _lrnIteration = lrnIteration,
+            _avgInputDensity = avg,
+            _haveAvgInputDensity = haveAvg,
+            _pamCounter = pam,
+            _learnedSeqLength = learnedSeqLength,
+            _resetCalled = resetCalled,
+            _segHigh = segHigh,
+        };
+        tm._segmentCount = reader.ReadInt32();
+        tm._synapseCount = reader.ReadInt32();
+        reader.ReadSpan(tm._segCell.AsSpan(0, segHigh));
+        reader.ReadSpan(tm._segSlot.AsSpan(0, segHigh));
+        reader.ReadSpan(tm._segSynCount.AsSpan(0, segHigh));
+        reader.ReadSpan(tm._segPositive.AsSpan(0, segHigh));
+        reader.ReadSpan(tm._segTotal.AsSpan(0, segHigh));
+        reader.ReadSpan(tm._segLastActive.AsSpan(0, segHigh));
+        reader.ReadSpan(tm._segLastDcIteration.AsSpan(0, segHigh));
+        reader.ReadSpan(tm._segLastDc.AsSpan(0, segHigh));
+        reader.ReadSpan(tm._segGeneration.AsSpan(0, segHigh));
+        int freeCount = reader.PeekSpanLength();
+        if (freeCount < 0 || freeCount > segHigh)
+        {
+            throw new CheckpointFormatException("Backtracking TM free segment list is impossible.");
+        }
+
+        reader.ReadSpan(tm._freeSegIds.AsSpan(0, freeCount));
+        tm._freeSegCount = freeCount;
+        for (int seg = 0; seg < segHigh; seg++)
+        {
+            int n = tm._segSynCount[seg];
+            if (n < 0 || n > tm._maxSyn || (uint)tm._segCell[seg] >= (uint)tm._cellCount && tm._segCell[seg] != -1)
+            {
+                throw new CheckpointFormatException($"Backtracking TM segment {seg} is inconsistent.");
+            }
+
+            reader.ReadSpan(tm._synSource.AsSpan(seg * tm._maxSyn, n));
+            reader.ReadSpan(tm._synPerm.AsSpan(seg * tm._maxSyn, n));
+            if (tm._segCell[seg] >= 0)
+            {
+                tm._cellSegCount[tm._segCell[seg]]++;
+            }
+        }
+
+        tm._cellSlots.Load(ref reader);
+        tm._cellFreeSlots.Load(ref reader);
+        tm._outSynapses.Load(ref reader);
+
+        ReadCells(ref reader, tm._infActiveT, tm._cellCount);
+        ReadCells(ref reader, tm._infPredictedT, tm._cellCount);
+        ReadCells(ref reader, tm._lrnActiveT, tm._cellCount);
+        ReadCells(ref reader, tm._lrnPredictedT, tm._cellCount);
+        tm._confCellCount = ReadIndexList(ref reader, tm._confCells, tm._cellCount);
+        for (int i = 0; i < tm._confCellCount; i++)
+        {
+            tm._cellConfidence[tm._confCells[i]] = reader.ReadSingle();
+        }
+
+        tm._confColCount = ReadIndexList(ref reader, tm._confCols, tm._columns);
+        for (int i = 0; i < tm._confColCount; i++)
+        {
+            tm._colConfidence[tm._confCols[i]] = reader.ReadSingle();
+        }
+
+        ReadPatterns(ref reader, tm._infPatterns, tm._columns);
+        ReadPatterns(ref reader, tm._lrnPatterns, tm._columns);
+
+        int updates = reader.ReadInt32();
+        if (updates < 0 || updates > tm._columns * 4)
+        {
+            throw new CheckpointFormatException("Backtracking TM update queue is impossible.");
+        }
+
+        Span<int> sources = stackalloc int[tm._scratchUpdate.Length];
+        for (int u = 0; u < updates; u++)
+        {
+            int seg = reader.ReadInt32();
+            int generation = reader.ReadInt32();
+            int time = reader.ReadInt32();
+            int n = reader.PeekSpanLength();
+            if ((uint)seg >= (uint)segHigh || n < 0 || n > sources.Length)
+            {
+                throw new CheckpointFormatException("Backtracking TM queued update is inconsistent.");
+            }
+
+            reader.ReadSpan(sources[..n]);
+            tm.QueueUpdate(seg, sources[..n]);
+            tm._updGeneration[u] = generation;
+            tm._updTime[u] = time;
+        }
+
+        return tm;
+    }
+
+    private static void WriteParameters(CheckpointWriter w, BacktrackingTmParameters p)
+    {
+        w.WriteInt32(p.ColumnCount);
+        w.WriteInt32(p.CellsPerColumn);
+        w.WriteInt32(p.ActivationThreshold);
+        w.WriteInt32(p.MinThreshold);
+        w.WriteInt32(p.NewSynapseCount);
+        w.WriteSingle(p.InitialPermanence);
+        w.WriteSingle(p.ConnectedPermanence);
+        w.WriteSingle(p.PermanenceIncrement);
+        w.WriteSingle(p.PermanenceDecrement);
+        w.WriteInt32(p.MaxSegmentsPerCell);
+        w.WriteInt32(p.MaxSynapsesPerSegment);
+        w.WriteInt32(p.PamLength);
+        w.WriteInt32(p.MaxInfBacktrack);
+        w.WriteInt32(p.MaxLrnBacktrack);
+        w.WriteInt32(p.MaxSeqLength);
+        w.WriteUInt64(p.Seed);
+    }
+
+    private static BacktrackingTmParameters ReadParameters(ref CheckpointReader r) => new()
+    {
+        ColumnCount = r.ReadInt32(),
+        CellsPerColumn = r.ReadInt32(),
+        ActivationThreshold = r.ReadInt32(),
+        MinThreshold = r.ReadInt32(),
+        NewSynapseCount = r.ReadInt32(),
+        InitialPermanence = r.ReadSingle(),
+        ConnectedPermanence = r.ReadSingle(),
+        PermanenceIncrement = r.ReadSingle(),
+        PermanenceDecrement = r.ReadSingle(),
+        MaxSegmentsPerCell = r.ReadInt32(),
+        MaxSynapsesPerSegment = r.ReadInt32(),
+        PamLength = r.ReadInt32(),
+        MaxInfBacktrack = r.ReadInt32(),
+        MaxLrnBacktrack = r.ReadInt32(),
+        MaxSeqLength = r.ReadInt32(),
+        Seed = r.ReadUInt64(),
+    };
+
+    private static void WriteSorted(CheckpointWriter writer, CellSet set)
+    {
+        int[] copy = set.Members.ToArray();
+        Array.Sort(copy);
+        writer.WriteSpan<int>(copy);
+    }
+
+    private static void ReadCells(ref CheckpointReader reader, CellSet set, int cellCount)
+    {
+        int[] cells = reader.ReadArray<int>();
+        for (int i = 0; i < cells.Length; i++)
+        {
+            if ((uint)cells[i] >= (uint)cellCount)
+            {
+                throw new CheckpointFormatException("Backtracking TM cell index out of range.");
+            }
+        }
+
+        set.LoadMembers(cells);
+    }
+
+    private static int ReadIndexList(ref CheckpointReader reader, int[] destination, int limit)
+    {
+        int n = reader.PeekSpanLength();
+        if (n < 0 || n > destination.Length)
+        {
+            throw new CheckpointFormatException("Backtracking TM index list is too long.");
+        }
+
+        reader.ReadSpan(destination.AsSpan(0, n));
+        for (int i = 0; i < n; i++)
+        {
+            if ((uint)destination[i] >= (uint)limit)
+            {
+                throw new CheckpointFormatException("Backtracking TM index out of range.");
+            }
+        }
+
+        return n;
+    }
+
+    private static void WritePatterns(CheckpointWriter writer, PatternQueue queue)
+    {
+        writer.WriteInt32(queue.Count);
+        for (int i = 0; i < queue.Count; i++)
+        {
+            writer.WriteSpan(queue[i]);
+        }
+    }
+
+    private static void ReadPatterns(ref CheckpointReader reader, PatternQueue queue, int columns)
+    {
+        int n = reader.ReadInt32();
+        if (n < 0 || n > queue.Capacity)
+        {
+            throw new CheckpointFormatException("Backtracking TM pattern history is too long.");
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            int[] pattern = reader.ReadArray<int>();
+            if (pattern.Length > columns)
+            {
+                throw new CheckpointFormatException("Backtracking TM pattern is too long.");
+            }
+
+            queue.Push(pattern);
+        }
+    }
+}

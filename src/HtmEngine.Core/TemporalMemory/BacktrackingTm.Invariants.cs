@@ -1,0 +1,177 @@
+namespace HtmEngine.Core.TemporalMemory;
+
+public sealed partial class BacktrackingTm
+{
+    /// <summary>
+    /// Checks the structural invariants (for tests; walks everything, allocates): limits per segment and cell,
+    /// permanences in (0, 1], sorted and duplicate-free synapse lists, slot tables and forward index consistent
+    /// with the segments, and the running counts. Returns null when all hold, else the first violation.
+    /// </summary>
+    internal string? FindInvariantViolation()
+    {
+        int segments = 0;
+        int synapses = 0;
+        for (int seg = 0; seg < _segHigh; seg++)
+        {
+            int cell = _segCell[seg];
+            if (cell < 0)
+            {
+                if (_segSynCount[seg] != 0)
+                {
+                    return $"free segment {seg} has synapses";
+                }
+
+                continue;
+            }
+
+            segments++;
+            int n = _segSynCount[seg];
+            if (n < 1 || n > _maxSyn)
+            {
+                return $"segment {seg} has {n} synapses";
+            }
+
+            synapses += n;
+            Span<int> slots = _cellSlots.Get(cell);
+            if (_segSlot[seg] >= slots.Length || slots[_segSlot[seg]] != seg)
+            {
+                return $"segment {seg} is not in its cell's slot table";
+            }
+
+            int baseIdx = seg * _maxSyn;
+            for (int k = 0; k < n; k++)
+            {
+                int src = _synSource[baseIdx + k];
+                float perm = _synPerm[baseIdx + k];
+                if ((uint)src >= (uint)_cellCount)
+                {
+                    return $"segment {seg} has source {src} out of range";
+                }
+
+                if (k > 0 && src <= _synSource[baseIdx + k - 1])
+                {
+                    return $"segment {seg} synapses are not sorted and distinct";
+                }
+
+                if (!(perm > 0f && perm <= 1f))
+                {
+                    return $"segment {seg} has permanence {perm}";
+                }
+
+                int occurrences = 0;
+                foreach (int target in _outSynapses.Get(src))
+                {
+                    if (target == seg)
+                    {
+                        occurrences++;
+                    }
+                }
+
+                if (occurrences != 1)
+                {
+                    return $"forward index of cell {src} lists segment {seg} {occurrences} times";
+                }
+            }
+        }
+
+        long outEntries = 0;
+        for (int cell = 0; cell < _cellCount; cell++)
+        {
+            outEntries += _outSynapses.Count(cell);
+            int live = 0;
+            foreach (int seg in _cellSlots.Get(cell))
+            {
+                if (seg >= 0)
+                {
+                    live++;
+                    if (_segCell[seg] != cell)
+                    {
+                        return $"cell {cell} slot names segment {seg} of another cell";
+                    }
+                }
+            }
+
+            if (live != _cellSegCount[cell] || live > _p.MaxSegmentsPerCell)
+            {
+                return $"cell {cell} has {live} segments (count {_cellSegCount[cell]})";
+            }
+
+            if (_cellFreeSlots.Count(cell) != _cellSlots.Count(cell) - live)
+            {
+                return $"cell {cell} free-slot stack does not match its freed slots";
+            }
+        }
+
+        if (segments != _segmentCount || synapses != _synapseCount || outEntries != synapses)
+        {
+            return $"counts: segments {segments}/{_segmentCount}, synapses {synapses}/{_synapseCount}, forward entries {outEntries}";
+        }
+
+        return null;
+    }
+
+    /// <summary>Steps left before learning starts over for being out of sequence (pamCounter).</summary>
+    internal int PamCounter => _pamCounter;
+
+    /// <summary>Length of the chunk learned since the last start-over (learnedSeqLength).</summary>
+    internal int LearnedSeqLength => _learnedSeqLength;
+
+    /// <summary>Learning-path active cells (at most one per column), in no particular order.</summary>
+    internal ReadOnlySpan<int> LearningActiveCells => _lrnActiveT.Members;
+
+    /// <summary>Most segments on any one cell.</summary>
+    internal int MaxSegmentsOnAnyCell()
+    {
+        int max = 0;
+        for (int cell = 0; cell < _cellCount; cell++)
+        {
+            max = Math.Max(max, _cellSegCount[cell]);
+        }
+
+        return max;
+    }
+
+    /// <summary>Most synapses on any one segment.</summary>
+    internal int MaxSynapsesOnAnySegment()
+    {
+        int max = 0;
+        for (int seg = 0; seg < _segHigh; seg++)
+        {
+            max = Math.Max(max, _segSynCount[seg]);
+        }
+
+        return max;
+    }
+
+    /// <summary>
+    /// Grows the segment and synapse storage to hold <paramref name="segments"/> segments, and the update queue
+    /// to its worst case (an update for every column), so no later step allocates (optional: storage also grows
+    /// on demand, by doubling).
+    /// </summary>
+    internal void ReserveSegments(int segments)
+    {
+        while (_segCell.Length < segments)
+        {
+            GrowSegments();
+        }
+
+        _outSynapses.Reserve(segments * _maxSyn * 2);
+        _cellSlots.Reserve(segments * 2);
+        _cellFreeSlots.Reserve(segments);
+        int worstUpdates = _columns * (_maxSyn + _p.NewSynapseCount);
+        if (_updSources.Length < worstUpdates)
+        {
+            Array.Resize(ref _updSources, worstUpdates);
+        }
+
+        while (_updSeg.Length < _columns)
+        {
+            int n = _updSeg.Length * 2;
+            Array.Resize(ref _updSeg, n);
+            Array.Resize(ref _updGeneration, n);
+            Array.Resize(ref _updTime, n);
+            Array.Resize(ref _updOffset, n);
+            Array.Resize(ref _updLength, n);
+        }
+    }
+}

@@ -1,0 +1,484 @@
+using HtmEngine.Core.Randomness;
+
+namespace HtmEngine.Core.TemporalMemory;
+
+/// <summary>
+/// The backtracking temporal memory of NuPIC (<c>Cells4</c>, htm-algorithm.md §2.5): the TM behind the NAB
+/// "numenta" detector. Inference keeps any number of active cells per column and backtracks over up to
+/// <see cref="BacktrackingTmParameters.MaxInfBacktrack"/> past inputs when it falls out of sequence; learning
+/// keeps one cell per column, restarts on start cells after <see cref="BacktrackingTmParameters.PamLength"/>
+/// steps out of sequence or every <see cref="BacktrackingTmParameters.MaxSeqLength"/> steps, and backtracks too.
+/// </summary>
+/// <remarks>
+/// <para>Storage (htm-algorithm.md §4.2, flattened): a segment is an integer id; its synapses live in a fixed
+/// block of <c>MaxSynapsesPerSegment</c> entries (source cell, float32 permanence) kept sorted by source.
+/// Each cell owns a list of slots (slot → segment id, −1 when freed) and a stack of freed slots that new
+/// segments reuse first, as Cells4 does. A forward index maps each source cell to the ids of the segments it
+/// has a synapse on (one entry per synapse, connected or not); activity is counted by walking the out-lists of
+/// the on cells into byte counters, and only segments that reach a threshold are looked at again.</para>
+/// <para>All buffers grow by doubling and are reused, so a step allocates nothing once they are large enough.
+/// Not thread-safe: a model owns its TM.</para>
+/// </remarks>
+public sealed partial class BacktrackingTm : ISequenceMemory
+{
+    // Duty-cycle tiers and their learning rates (htm-algorithm.md §2.5); index 0 has no alpha.
+    private static readonly int[] s_dutyCycleTiers = [0, 100, 320, 1000, 3200, 10000, 32000, 100000, 320000];
+    private static readonly double[] s_dutyCycleAlphas = [0.0, 0.0032, 0.0010, 0.00032, 0.00010, 0.000032, 0.00001, 0.0000032, 0.0000010];
+
+    private readonly BacktrackingTmParameters _p;
+    private readonly int _columns;
+    private readonly int _cellsPerColumn;
+    private readonly int _cellCount;
+    private readonly int _maxSyn;
+    private readonly NupicRandom _random;
+
+    // Segments, indexed by segment id.
+    private int[] _segCell;
+    private int[] _segSlot;
+    private int[] _segSynCount;
+    private int[] _segPositive;
+    private int[] _segTotal;
+    private int[] _segLastActive;
+    private int[] _segLastDcIteration;
+    private float[] _segLastDc;
+    private int[] _segGeneration;
+    private byte[] _activity;
+    private int[] _touchedSegs;
+    private int _touchedCount;
+    private int[] _freeSegIds;
+    private int _freeSegCount;
+    private int _segHigh;
+    private int _segmentCount;
+    private int _synapseCount;
+
+    // Synapses: segment s owns [s·maxSyn, s·maxSyn + synCount).
+    private int[] _synSource;
+    private float[] _synPerm;
+
+    // Per cell.
+    private readonly IntListPool _cellSlots;
+    private readonly IntListPool _cellFreeSlots;
+    private readonly IntListPool _outSynapses;
+    private readonly int[] _cellSegCount;
+    private readonly byte[] _cellMark;
+    private readonly int[] _markedCells;
+    private int _markedCount;
+    private readonly byte[] _setFlag;
+
+    // Inference state.
+    private readonly CellSet _infActiveT;
+    private readonly CellSet _infActiveT1;
+    private readonly CellSet _infPredictedT;
+    private readonly CellSet _infPredictedT1;
+    private readonly CellSet _backupActive;
+    private readonly CellSet _backupPredictedT1;
+    private readonly float[] _cellConfidence;
+    private readonly float[] _colConfidence;
+    private readonly int[] _confCells;
+    private int _confCellCount;
+    private readonly int[] _confCols;
+    private int _confColCount;
+    private readonly PatternQueue _infPatterns;
+
+    // Learning state.
+    private readonly CellSet _lrnActiveT;
+    private readonly CellSet _lrnActiveT1;
+    private readonly CellSet _lrnPredictedT;
+    private readonly CellSet _lrnPredictedT1;
+    private readonly PatternQueue _lrnPatterns;
+    private readonly byte[] _colActive;
+
+    // Queued segment updates (learning phase 2 → applied next step if the column turns on).
+    private int[] _updSeg;
+    private int[] _updGeneration;
+    private int[] _updTime;
+    private int[] _updOffset;
+    private int[] _updLength;
+    private int _updCount;
+    private int[] _updSources;
+    private int _updUsed;
+
+    // Scratch.
+    private readonly int[] _scratchCandidates;
+    private readonly int[] _scratchChosen;
+    private readonly int[] _scratchUpdate;
+    private readonly int[] _scratchSynSrc;
+    private readonly float[] _scratchSynPerm;
+    private readonly byte[] _scratchSynKind;
+
+    // Scalars.
+    private int _lrnIteration;
+    private double _avgInputDensity;
+    private bool _haveAvgInputDensity;
+    private int _pamCounter;
+    private int _learnedSeqLength;
+    private bool _resetCalled;
+
+    /// <summary>Creates an empty TM (no segments) with the given parameters.</summary>
+    public BacktrackingTm(BacktrackingTmParameters parameters)
+        : this(parameters, new NupicRandom(CheckedSeed(parameters)), initialSegments: 1024)
+    {
+    }
+
+    private BacktrackingTm(BacktrackingTmParameters parameters, NupicRandom random, int initialSegments)
+    {
+        parameters.Validate();
+        _p = parameters;
+        _random = random;
+        _columns = parameters.ColumnCount;
+        _cellsPerColumn = parameters.CellsPerColumn;
+        _cellCount = _columns * _cellsPerColumn;
+        _maxSyn = parameters.MaxSynapsesPerSegment;
+
+        int segs = Math.Max(initialSegments, 16);
+        _segCell = new int[segs];
+        _segSlot = new int[segs];
+        _segSynCount = new int[segs];
+        _segPositive = new int[segs];
+        _segTotal = new int[segs];
+        _segLastActive = new int[segs];
+        _segLastDcIteration = new int[segs];
+        _segLastDc = new float[segs];
+        _segGeneration = new int[segs];
+        _activity = new byte[segs];
+        _touchedSegs = new int[segs];
+        _freeSegIds = new int[segs];
+        _synSource = new int[segs * _maxSyn];
+        _synPerm = new float[segs * _maxSyn];
+
+        _cellSlots = new IntListPool(_cellCount, segs * 2);
+        _cellFreeSlots = new IntListPool(_cellCount, 256);
+        _outSynapses = new IntListPool(_cellCount, segs * 16);
+        _cellSegCount = new int[_cellCount];
+        _cellMark = new byte[_cellCount];
+        _markedCells = new int[_cellCount];
+        _setFlag = new byte[_cellCount];
+
+        _infActiveT = new CellSet(_cellCount);
+        _infActiveT1 = new CellSet(_cellCount);
+        _infPredictedT = new CellSet(_cellCount);
+        _infPredictedT1 = new CellSet(_cellCount);
+        _backupActive = new CellSet(_cellCount);
+        _backupPredictedT1 = new CellSet(_cellCount);
+        _cellConfidence = new float[_cellCount];
+        _colConfidence = new float[_columns];
+        _confCells = new int[_cellCount];
+        _confCols = new int[_columns];
+        _infPatterns = new PatternQueue(parameters.MaxInfBacktrack + 1, _columns);
+
+        _lrnActiveT = new CellSet(_cellCount);
+        _lrnActiveT1 = new CellSet(_cellCount);
+        _lrnPredictedT = new CellSet(_cellCount);
+        _lrnPredictedT1 = new CellSet(_cellCount);
+        _lrnPatterns = new PatternQueue(parameters.MaxLrnBacktrack + 1, _columns);
+        _colActive = new byte[_columns];
+
+        _updSeg = new int[64];
+        _updGeneration = new int[64];
+        _updTime = new int[64];
+        _updOffset = new int[64];
+        _updLength = new int[64];
+        _updSources = new int[64 * (_maxSyn + parameters.NewSynapseCount)];
+
+        _scratchCandidates = new int[_cellCount];
+        _scratchChosen = new int[_maxSyn + parameters.NewSynapseCount];
+        _scratchUpdate = new int[_maxSyn + parameters.NewSynapseCount];
+        _scratchSynSrc = new int[_maxSyn + parameters.NewSynapseCount];
+        _scratchSynPerm = new float[_maxSyn + parameters.NewSynapseCount];
+        _scratchSynKind = new byte[_maxSyn + parameters.NewSynapseCount];
+
+        // Cells4 starts with pamCounter = pamLength and no reset pending (the first step learns from random cells).
+        _pamCounter = parameters.PamLength;
+    }
+
+    /// <summary>The parameters this TM was built with.</summary>
+    public BacktrackingTmParameters Parameters => _p;
+
+    /// <inheritdoc />
+    public int ColumnCount => _columns;
+
+    /// <summary>Total number of cells (columns × cells per column).</summary>
+    public int CellCount => _cellCount;
+
+    /// <summary>Number of live segments.</summary>
+    public int SegmentCount => _segmentCount;
+
+    /// <summary>Number of live synapses.</summary>
+    public int SynapseCount => _synapseCount;
+
+    /// <summary>Learning iterations so far (steps run with learning on).</summary>
+    public int LearningIteration => _lrnIteration;
+
+    /// <summary>Cells active in inference after the last step, in no particular order.</summary>
+    public ReadOnlySpan<int> InferenceActiveCells => _infActiveT.Members;
+
+    /// <summary>Cells predicted by inference after the last step (≥ activation threshold connected active synapses), in no particular order.</summary>
+    public ReadOnlySpan<int> InferencePredictedCells => _infPredictedT.Members;
+
+    /// <summary>Normalised column confidence of the last step; non-zero marks the columns counted as predicted.</summary>
+    public ReadOnlySpan<float> ColumnConfidence => _colConfidence;
+
+    /// <summary>Number of segments on <paramref name="cell"/>.</summary>
+    public int SegmentsOnCell(int cell) => _cellSegCount[cell];
+
+    /// <inheritdoc />
+    public int CountPredicted(ReadOnlySpan<int> activeColumns)
+    {
+        float[] conf = _colConfidence;
+        int n = 0;
+        for (int i = 0; i < activeColumns.Length; i++)
+        {
+            if (conf[activeColumns[i]] > 0f)
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// Starts a new sequence: clears every state, the replay histories and the queued updates; the next step
+    /// activates start cells in inference and restarts learning on them (NuPIC's <c>reset()</c>).
+    /// </summary>
+    public void Reset()
+    {
+        _infActiveT.Clear();
+        _infActiveT1.Clear();
+        _infPredictedT.Clear();
+        _infPredictedT1.Clear();
+        _lrnActiveT.Clear();
+        _lrnActiveT1.Clear();
+        _lrnPredictedT.Clear();
+        _lrnPredictedT1.Clear();
+        ClearConfidences();
+        _infPatterns.Clear();
+        _lrnPatterns.Clear();
+        ClearUpdates();
+        _resetCalled = true;
+    }
+
+    /// <inheritdoc />
+    public void Compute(ReadOnlySpan<int> activeColumns, bool learn)
+    {
+        for (int i = 0; i < activeColumns.Length; i++)
+        {
+            if ((uint)activeColumns[i] >= (uint)_columns || (i > 0 && activeColumns[i] <= activeColumns[i - 1]))
+            {
+                ThrowBadColumns();
+            }
+        }
+
+        if (learn)
+        {
+            _lrnIteration++;
+            if (Array.IndexOf(s_dutyCycleTiers, _lrnIteration) >= 0)
+            {
+                RefreshAllDutyCycles();
+            }
+        }
+
+        if (!_haveAvgInputDensity)
+        {
+            _avgInputDensity = activeColumns.Length;
+            _haveAvgInputDensity = true;
+        }
+        else
+        {
+            _avgInputDensity = (0.99 * _avgInputDensity) + (0.01 * activeColumns.Length);
+        }
+
+        UpdateInferenceState(activeColumns);
+        if (learn)
+        {
+            UpdateLearningState(activeColumns);
+        }
+
+        _resetCalled = false;
+    }
+
+    private static ulong CheckedSeed(BacktrackingTmParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate();
+        return parameters.Seed;
+    }
+
+    private static void ThrowBadColumns() =>
+        throw new ArgumentException("Active columns must be sorted, distinct and inside [0, ColumnCount).", "activeColumns");
+
+    // ---------------------------------------------------------------- duty cycles
+
+    /// <summary>Segment duty cycle exactly as Cells4/backtracking_tm compute it (cached unless read-only).</summary>
+    private float DutyCycle(int seg, bool active, bool readOnly)
+    {
+        int iteration = _lrnIteration;
+        if (iteration <= s_dutyCycleTiers[1])
+        {
+            float dc0 = (float)_segPositive[seg] / iteration;
+            if (!readOnly)
+            {
+                _segLastDcIteration[seg] = iteration;
+                _segLastDc[seg] = dc0;
+            }
+
+            return dc0;
+        }
+
+        int age = iteration - _segLastDcIteration[seg];
+        if (age == 0 && !active)
+        {
+            return _segLastDc[seg];
+        }
+
+        double alpha = 0;
+        for (int tier = s_dutyCycleTiers.Length - 1; tier > 0; tier--)
+        {
+            if (iteration > s_dutyCycleTiers[tier])
+            {
+                alpha = s_dutyCycleAlphas[tier];
+                break;
+            }
+        }
+
+        // float32 storage as Cells4 keeps it; the decay factor is computed in double.
+        float dc = (float)(Math.Pow(1.0 - alpha, age) * _segLastDc[seg]);
+        if (active)
+        {
+            dc += (float)alpha;
+        }
+
+        if (!readOnly)
+        {
+            _segLastDcIteration[seg] = iteration;
+            _segLastDc[seg] = dc;
+        }
+
+        return dc;
+    }
+
+    private void RefreshAllDutyCycles()
+    {
+        for (int seg = 0; seg < _segHigh; seg++)
+        {
+            if (_segCell[seg] >= 0)
+            {
+                DutyCycle(seg, active: false, readOnly: false);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- activity counting
+
+    /// <summary>Counts, for every segment, its synapses (connected or not) whose source is in <paramref name="cells"/>.</summary>
+    private void ComputeActivity(ReadOnlySpan<int> cells)
+    {
+        byte[] activity = _activity;
+        int[] touched = _touchedSegs;
+        for (int i = 0; i < _touchedCount; i++)
+        {
+            activity[touched[i]] = 0;
+        }
+
+        int count = 0;
+        for (int i = 0; i < cells.Length; i++)
+        {
+            Span<int> outs = _outSynapses.Get(cells[i]);
+            for (int k = 0; k < outs.Length; k++)
+            {
+                int seg = outs[k];
+                if (activity[seg]++ == 0)
+                {
+                    touched[count++] = seg;
+                }
+            }
+        }
+
+        _touchedCount = count;
+    }
+
+    /// <summary>Marks the cells owning a segment with activity ≥ <paramref name="threshold"/>; optionally sorts the list.</summary>
+    private void MarkCells(int threshold, bool sort)
+    {
+        for (int i = 0; i < _markedCount; i++)
+        {
+            _cellMark[_markedCells[i]] = 0;
+        }
+
+        int n = 0;
+        byte[] activity = _activity;
+        int[] touched = _touchedSegs;
+        for (int i = 0; i < _touchedCount; i++)
+        {
+            int seg = touched[i];
+            if (activity[seg] >= threshold)
+            {
+                int cell = _segCell[seg];
+                if (_cellMark[cell] == 0)
+                {
+                    _cellMark[cell] = 1;
+                    _markedCells[n++] = cell;
+                }
+            }
+        }
+
+        _markedCount = n;
+        if (sort && n > 1)
+        {
+            _markedCells.AsSpan(0, n).Sort();
+        }
+    }
+
+    /// <summary>The segment of <paramref name="cell"/> with the most counted activity (first slot wins ties).</summary>
+    private int BestSegmentOfCell(int cell, out int bestSeg)
+    {
+        Span<int> slots = _cellSlots.Get(cell);
+        int max = 0;
+        bestSeg = -1;
+        for (int s = 0; s < slots.Length; s++)
+        {
+            int seg = slots[s];
+            if (seg >= 0 && _activity[seg] > max)
+            {
+                max = _activity[seg];
+                bestSeg = seg;
+            }
+        }
+
+        return max;
+    }
+
+    /// <summary>Active connected synapses of <paramref name="seg"/> against <paramref name="state"/>.</summary>
+    private int ConnectedActive(int seg, CellSet state)
+    {
+        int start = seg * _maxSyn;
+        int end = start + _segSynCount[seg];
+        float connected = _p.ConnectedPermanence;
+        int n = 0;
+        for (int k = start; k < end; k++)
+        {
+            if (_synPerm[k] >= connected && state.Contains(_synSource[k]))
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
+    private void ClearConfidences()
+    {
+        for (int i = 0; i < _confCellCount; i++)
+        {
+            _cellConfidence[_confCells[i]] = 0f;
+        }
+
+        for (int i = 0; i < _confColCount; i++)
+        {
+            _colConfidence[_confCols[i]] = 0f;
+        }
+
+        _confCellCount = 0;
+        _confColCount = 0;
+    }
+}

@@ -1,0 +1,329 @@
+using HtmEngine.Core.Checkpoints;
+using HtmEngine.Core.TemporalMemory;
+using Xunit.Abstractions;
+
+namespace HtmEngine.Tests.Unit.Core.TemporalMemory;
+
+public class BacktrackingTmTests(ITestOutputHelper output)
+{
+    private const ushort Kind = 0x7401;
+
+    private static byte[] Checkpoint(BacktrackingTm tm)
+    {
+        var w = new CheckpointWriter(Kind, 1);
+        tm.Save(w);
+        return w.Complete();
+    }
+
+    private static BacktrackingTm Restore(byte[] bytes)
+    {
+        var r = new CheckpointReader(bytes, Kind, 1);
+        BacktrackingTm tm = BacktrackingTm.Load(ref r);
+        Assert.True(r.AtEnd);
+        return tm;
+    }
+
+    [Fact]
+    public void Defaults_are_the_numenta_parameters()
+    {
+        var p = new BacktrackingTmParameters();
+        Assert.Equal((2048, 32, 13, 10, 20), (p.ColumnCount, p.CellsPerColumn, p.ActivationThreshold, p.MinThreshold, p.NewSynapseCount));
+        Assert.Equal((0.21f, 0.5f, 0.1f, 0.1f), (p.InitialPermanence, p.ConnectedPermanence, p.PermanenceIncrement, p.PermanenceDecrement));
+        Assert.Equal((128, 32, 3, 10, 5, 32, 1960UL), (p.MaxSegmentsPerCell, p.MaxSynapsesPerSegment, p.PamLength, p.MaxInfBacktrack, p.MaxLrnBacktrack, p.MaxSeqLength, p.Seed));
+    }
+
+    [Fact]
+    public void Predicts_nothing_before_the_first_step()
+    {
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        Assert.Equal(0, tm.CountPredicted(TmStreams.Sequence(1, 1)[0]));
+    }
+
+    [Fact]
+    public void Learns_a_repeating_sequence_and_does_not_predict_a_novel_input()
+    {
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        int[][] seq = TmStreams.Sequence(10, seed: 11);
+        var firstPass = new List<int>();
+        var lastPass = new List<int>();
+        for (int rep = 0; rep < 30; rep++)
+        {
+            for (int i = 0; i < seq.Length; i++)
+            {
+                int predicted = tm.CountPredicted(seq[i]);
+                if (rep == 0)
+                {
+                    firstPass.Add(predicted);
+                }
+
+                if (rep == 29)
+                {
+                    lastPass.Add(predicted);
+                }
+
+                tm.Compute(seq[i], learn: true);
+            }
+        }
+
+        output.WriteLine($"first pass {string.Join(',', firstPass)}; last pass {string.Join(',', lastPass)}; segments {tm.SegmentCount}, synapses {tm.SynapseCount}");
+        Assert.All(firstPass, p => Assert.True(p <= 3));
+        Assert.True(lastPass.Average() >= 38, $"average predicted {lastPass.Average()}");
+        Assert.True(lastPass.Min() >= 30);
+
+        // After the last A..J pass the TM expects A; a fresh random input overlaps that only by chance.
+        int[] novel = TmStreams.RandomSet(new Random(999));
+        Assert.True(tm.CountPredicted(novel) <= 5);
+        Assert.Equal(40, tm.CountPredicted(seq[0]));
+    }
+
+    [Fact]
+    public void Inference_recovers_after_an_out_of_order_element()
+    {
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        int[][] seq = TmStreams.Sequence(10, seed: 12);
+        for (int rep = 0; rep < 30; rep++)
+        {
+            foreach (int[] x in seq)
+            {
+                tm.Compute(x, learn: true);
+            }
+        }
+
+        // A B C then H (skipping D..G): H is unexpected, but I and J must be predicted again.
+        tm.Compute(seq[0], learn: true);
+        tm.Compute(seq[1], learn: true);
+        tm.Compute(seq[2], learn: true);
+        Assert.True(tm.CountPredicted(seq[7]) <= 5);
+        tm.Compute(seq[7], learn: true);
+        int afterJump = tm.CountPredicted(seq[8]);
+        tm.Compute(seq[8], learn: true);
+        int next = tm.CountPredicted(seq[9]);
+        output.WriteLine($"predicted after the jump {afterJump}, then {next}");
+        Assert.True(afterJump >= 36);
+        Assert.True(next >= 36);
+    }
+
+    [Fact]
+    public void Inference_only_steps_do_not_learn()
+    {
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        int[][] seq = TmStreams.Sequence(5, seed: 13);
+        foreach (int[] x in seq)
+        {
+            tm.Compute(x, learn: false);
+        }
+
+        Assert.Equal(0, tm.SegmentCount);
+        Assert.Equal(0, tm.LearningIteration);
+    }
+
+    [Fact]
+    public void Random_input_restarts_learning_every_pamLength_steps()
+    {
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        var rng = new Random(5);
+        int maxLength = 0;
+        int restarts = 0;
+        for (int t = 0; t < 300; t++)
+        {
+            tm.Compute(TmStreams.RandomSet(rng), learn: true);
+            maxLength = Math.Max(maxLength, tm.LearnedSeqLength);
+            if (t > 3 && tm.PamCounter == 3)
+            {
+                restarts++;
+                Assert.Equal(0, tm.LearnedSeqLength);
+            }
+        }
+
+        // Out of sequence every step: pamCounter 3 → 2 → 1 → 0 forces a start-over on the third step.
+        Assert.Equal(2, maxLength);
+        Assert.InRange(restarts, 90, 100);
+        Assert.Null(tm.FindInvariantViolation());
+    }
+
+    [Fact]
+    public void A_long_learned_sequence_is_cut_into_chunks_of_maxSeqLength()
+    {
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        int[][] seq = TmStreams.Sequence(10, seed: 14);
+        int maxLength = 0;
+        bool sawRestartAtLimit = false;
+        int previous = 0;
+        var trace = new List<int>();
+        for (int rep = 0; rep < 60; rep++)
+        {
+            foreach (int[] x in seq)
+            {
+                tm.Compute(x, learn: true);
+                maxLength = Math.Max(maxLength, tm.LearnedSeqLength);
+                trace.Add(tm.LearnedSeqLength);
+                if (previous == tm.Parameters.MaxSeqLength - 1 && tm.LearnedSeqLength <= tm.Parameters.MaxLrnBacktrack)
+                {
+                    sawRestartAtLimit = true;
+                }
+
+                previous = tm.LearnedSeqLength;
+            }
+        }
+
+        output.WriteLine(string.Join(',', trace.Skip(300)));
+        Assert.True(maxLength < tm.Parameters.MaxSeqLength);
+        Assert.True(sawRestartAtLimit);
+        Assert.Null(tm.FindInvariantViolation());
+    }
+
+    [Fact]
+    public void Reset_clears_predictions_and_restarts_on_start_cells()
+    {
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        int[][] seq = TmStreams.Sequence(6, seed: 15);
+        for (int rep = 0; rep < 10; rep++)
+        {
+            foreach (int[] x in seq)
+            {
+                tm.Compute(x, learn: true);
+            }
+        }
+
+        Assert.True(tm.CountPredicted(seq[0]) > 30);
+        tm.Reset();
+        Assert.Equal(0, tm.CountPredicted(seq[0]));
+        tm.Compute(seq[3], learn: true);
+        int[] active = tm.InferenceActiveCells.ToArray();
+        Array.Sort(active);
+        Assert.Equal(seq[3].Select(c => c * 32).ToArray(), active);
+        int[] learning = tm.LearningActiveCells.ToArray();
+        Array.Sort(learning);
+        Assert.Equal(seq[3].Select(c => c * 32).ToArray(), learning);
+        Assert.Equal(0, tm.LearnedSeqLength);
+    }
+
+    [Fact]
+    public void Same_seed_and_stream_give_identical_predictions_and_checkpoints()
+    {
+        var a = new BacktrackingTm(new BacktrackingTmParameters());
+        var b = new BacktrackingTm(new BacktrackingTmParameters());
+        foreach (int[] x in NoisyStream(600, seed: 16))
+        {
+            Assert.Equal(a.CountPredicted(x), b.CountPredicted(x));
+            a.Compute(x, learn: true);
+            b.Compute(x, learn: true);
+        }
+
+        Assert.Equal(Checkpoint(a), Checkpoint(b));
+    }
+
+    [Fact]
+    public void Save_load_then_continue_equals_the_uninterrupted_run()
+    {
+        int[][] stream = NoisyStream(700, seed: 17);
+        var uninterrupted = new BacktrackingTm(new BacktrackingTmParameters());
+        var first = new BacktrackingTm(new BacktrackingTmParameters());
+        for (int t = 0; t < 400; t++)
+        {
+            uninterrupted.Compute(stream[t], learn: true);
+            first.Compute(stream[t], learn: true);
+        }
+
+        byte[] saved = Checkpoint(first);
+        BacktrackingTm restored = Restore(saved);
+        Assert.Equal(saved, Checkpoint(restored));
+        Assert.Null(restored.FindInvariantViolation());
+        for (int t = 400; t < stream.Length; t++)
+        {
+            Assert.Equal(uninterrupted.CountPredicted(stream[t]), restored.CountPredicted(stream[t]));
+            uninterrupted.Compute(stream[t], learn: true);
+            restored.Compute(stream[t], learn: true);
+        }
+
+        Assert.Equal(Checkpoint(uninterrupted), Checkpoint(restored));
+    }
+
+    [Fact]
+    public void Segment_and_synapse_limits_hold_under_stress()
+    {
+        var p = new BacktrackingTmParameters
+        {
+            ColumnCount = 32,
+            CellsPerColumn = 4,
+            ActivationThreshold = 4,
+            MinThreshold = 3,
+            NewSynapseCount = 6,
+            MaxSegmentsPerCell = 3,
+            MaxSynapsesPerSegment = 8,
+        };
+        var tm = new BacktrackingTm(p);
+        var rng = new Random(18);
+        int[][] seq = TmStreams.Sequence(7, seed: 19, active: 6, columns: 32);
+        for (int t = 0; t < 3000; t++)
+        {
+            int[] x = t % 3 == 0 ? TmStreams.RandomSet(rng, 6, 32) : seq[t % seq.Length];
+            tm.Compute(x, learn: true);
+            if (t % 50 == 0)
+            {
+                Assert.Null(tm.FindInvariantViolation());
+            }
+        }
+
+        Assert.Null(tm.FindInvariantViolation());
+        output.WriteLine($"segments {tm.SegmentCount}, synapses {tm.SynapseCount}");
+        Assert.Equal(3, tm.MaxSegmentsOnAnyCell());
+        Assert.Equal(8, tm.MaxSynapsesOnAnySegment());
+        // Start cells never get segments from getCellForNewSegment; the other 3 cells of each column are full.
+        Assert.True(tm.SegmentCount <= 32 * 3 * 3);
+    }
+
+    [Fact]
+    public void Compute_allocates_nothing_after_warm_up()
+    {
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        tm.ReserveSegments(1 << 16);
+        int[][] stream = NoisyStream(3000, seed: 20);
+        for (int t = 0; t < 2500; t++)
+        {
+            tm.CountPredicted(stream[t]);
+            tm.Compute(stream[t], learn: true);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int predicted = 0;
+        for (int t = 2500; t < 3000; t++)
+        {
+            long b0 = GC.GetAllocatedBytesForCurrentThread();
+            predicted += tm.CountPredicted(stream[t]);
+            tm.Compute(stream[t], learn: true);
+            long d = GC.GetAllocatedBytesForCurrentThread() - b0;
+            if (d != 0)
+            {
+                output.WriteLine($"step {t}: {d} B");
+            }
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        output.WriteLine($"allocated {allocated} B over 500 steps; predicted {predicted}; segments {tm.SegmentCount}");
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Rejects_unsorted_or_out_of_range_columns()
+    {
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        Assert.Throws<ArgumentException>(() => tm.Compute([5, 3], learn: true));
+        Assert.Throws<ArgumentException>(() => tm.Compute([2048], learn: true));
+        Assert.Throws<ArgumentException>(() => tm.Compute([4, 4], learn: true));
+    }
+
+    /// <summary>A 20-element sequence with 2 noisy columns per step, and a random input every 25th step.</summary>
+    internal static int[][] NoisyStream(int length, int seed)
+    {
+        var rng = new Random(seed);
+        int[][] seq = TmStreams.Sequence(20, seed + 1000);
+        var stream = new int[length][];
+        for (int t = 0; t < length; t++)
+        {
+            stream[t] = t % 25 == 24 ? TmStreams.RandomSet(rng) : TmStreams.WithNoise(seq[t % seq.Length], rng, 2);
+        }
+
+        return stream;
+    }
+}
