@@ -1,0 +1,24 @@
+namespace HtmEngine.Core.Anomaly;
+
+/// <summary>The raw anomaly score of one step (htm-algorithm.md §1.7, §2.7).</summary>
+public static class RawAnomaly
+{
+    /// <summary>
+    /// (|A| − |A ∩ P|) / |A| where A is the set of active columns now and P the columns predicted by the previous
+    /// step; 0 when no column is active.
+    /// </summary>
+    /// <param name="activeCount">|A|, the number of active columns.</param>
+    /// <param name="predictedActiveCount">|A ∩ P|, how many of them were predicted.</param>
+    public static double Compute(int activeCount, int predictedActiveCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(activeCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(predictedActiveCount);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(predictedActiveCount, activeCount);
+        if (activeCount == 0)
+        {
+            return 0.0;
+        }
+
+        return (double)(activeCount - predictedActiveCount) / activeCount;
+    }
+}
