@@ -102,6 +102,11 @@ public sealed class NabScorer
     /// <param name="thresholds">A threshold per profile name (NAB's <c>--score</c> with a thresholds file), or <see langword="null"/> to optimise each profile's threshold on these files (NAB's <c>--optimize</c>).</param>
     /// <param name="nullThresholds">The null detector's threshold per profile, or <see langword="null"/> to optimise them as NAB does when it re-scores null.</param>
     /// <returns>Per-profile thresholds, raw and normalised scores, and the per-file table.</returns>
+    /// <remarks>
+    /// Each file's score at a threshold T is the entry NAB's score step picks from that file's own
+    /// sweep (rows with score ≥ T detected). Where NAB crashes, because T lies below every scorable
+    /// score of a file, the file is scored with every row detected, which is the same rule.
+    /// </remarks>
     /// <exception cref="ArgumentException">The score arrays do not match the files, a score is not finite, a profile has no threshold, or a threshold is above 1.1.</exception>
     public NabDetectorScore Score(
         string detector,
@@ -174,13 +179,7 @@ public sealed class NabScorer
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fileIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(fileIndex, _files.Length);
-        var all = new double[_files.Length][];
-        for (int f = 0; f < _files.Length; f++)
-        {
-            all[f] = f == fileIndex ? anomalyScores : new double[_files[f].RowCount];
-        }
-
-        Prepared prepared = Prepare(all);
+        Prepared prepared = Prepare([anomalyScores], fileIndex);
         var entries = new List<ThresholdScore>();
         Run(prepared, prepared.FileOrder(fileIndex), ProfileIndex(profileName), SweepMode.Collect, double.NaN, entries);
         return entries;
@@ -207,13 +206,7 @@ public sealed class NabScorer
         ArgumentOutOfRangeException.ThrowIfNegative(fileIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(fileIndex, _files.Length);
         CheckThreshold(threshold, nameof(threshold));
-        var all = new double[_files.Length][];
-        for (int f = 0; f < _files.Length; f++)
-        {
-            all[f] = f == fileIndex ? anomalyScores : new double[_files[f].RowCount];
-        }
-
-        Prepared prepared = Prepare(all);
+        Prepared prepared = Prepare([anomalyScores], fileIndex);
         return Run(prepared, prepared.FileOrder(fileIndex), ProfileIndex(profileName), SweepMode.AtThreshold, threshold, null);
     }
 
@@ -276,19 +269,28 @@ public sealed class NabScorer
         return index >= 0 ? index : throw new ArgumentException($"unknown profile '{profileName}'", nameof(profileName));
     }
 
-    private Prepared Prepare(IReadOnlyList<double[]> anomalyScores)
+    /// <summary>
+    /// Copies the scorable scores into one array and sorts them as NAB does. With
+    /// <paramref name="onlyFile"/> set, <paramref name="anomalyScores"/> holds that one file's scores
+    /// and only its rows are prepared.
+    /// </summary>
+    private Prepared Prepare(IReadOnlyList<double[]> anomalyScores, int onlyFile = -1)
     {
         ArgumentNullException.ThrowIfNull(anomalyScores);
-        if (anomalyScores.Count != _files.Length)
+        int expected = onlyFile >= 0 ? 1 : _files.Length;
+        if (anomalyScores.Count != expected)
         {
-            throw new ArgumentException($"expected {_files.Length} score arrays (one per file), got {anomalyScores.Count}", nameof(anomalyScores));
+            throw new ArgumentException($"expected {expected} score arrays (one per file), got {anomalyScores.Count}", nameof(anomalyScores));
         }
 
+        int firstFile = onlyFile >= 0 ? onlyFile : 0;
+        int lastFile = onlyFile >= 0 ? onlyFile : _files.Length - 1;
+        int begin = _fileOffset[firstFile];
+        int count = _fileOffset[lastFile + 1] - begin;
         double[] score = new double[_scorableCount];
-        bool allEqual = true;
-        for (int f = 0; f < _files.Length; f++)
+        for (int f = firstFile; f <= lastFile; f++)
         {
-            double[] scores = anomalyScores[f] ?? throw new ArgumentException($"no scores for '{_files[f].Name}'", nameof(anomalyScores));
+            double[] scores = anomalyScores[f - firstFile] ?? throw new ArgumentException($"no scores for '{_files[f].Name}'", nameof(anomalyScores));
             if (scores.Length != _files[f].RowCount)
             {
                 throw new ArgumentException($"'{_files[f].Name}' has {_files[f].RowCount} rows but {scores.Length} scores", nameof(anomalyScores));
@@ -303,56 +305,25 @@ public sealed class NabScorer
                     throw new ArgumentException($"'{_files[f].Name}' row {i}: anomaly score {s} is not finite", nameof(anomalyScores));
                 }
 
-                int g = _fileOffset[f] + (i - first);
-                score[g] = s;
-                allEqual &= g == 0 || s == score[0];
+                score[_fileOffset[f] + (i - first)] = s;
             }
         }
 
-        int[] order = new int[_scorableCount];
-        for (int g = 0; g < order.Length; g++)
+        int[] order = new int[count];
+        for (int k = 0; k < count; k++)
         {
-            order[g] = g;
+            order[k] = begin + k;
         }
 
-        if (!allEqual)
-        {
-            // Descending by score, ties in original (file, row) order: NAB's stable reverse sort.
-            double[] keys = new double[_scorableCount];
-            for (int g = 0; g < keys.Length; g++)
-            {
-                keys[g] = -score[g];
-            }
-
-            Array.Sort(keys, order);
-            int runStart = 0;
-            for (int k = 1; k <= keys.Length; k++)
-            {
-                if (k == keys.Length || keys[k] != keys[runStart])
-                {
-                    if (k - runStart > 1)
-                    {
-                        Array.Sort(order, runStart, k - runStart);
-                    }
-
-                    runStart = k;
-                }
-            }
-        }
+        SortDescendingStable(score, order);
 
         // The same order restricted to each file (still stable) for the per-file score step.
         int[] byFile = new int[_scorableCount];
         int[] cursor = (int[])_fileOffset.Clone();
-        int fileOf = 0;
         int[] fileOfRow = new int[_scorableCount];
-        for (int g = 0; g < _scorableCount; g++)
+        for (int f = firstFile; f <= lastFile; f++)
         {
-            while (g >= _fileOffset[fileOf + 1])
-            {
-                fileOf++;
-            }
-
-            fileOfRow[g] = fileOf;
+            fileOfRow.AsSpan(_fileOffset[f], _fileOffset[f + 1] - _fileOffset[f]).Fill(f);
         }
 
         foreach (int g in order)
@@ -361,6 +332,38 @@ public sealed class NabScorer
         }
 
         return new Prepared(score, order, byFile, _fileOffset);
+    }
+
+    /// <summary>Sorts row indices by score, descending, ties in index order (NAB's stable reverse sort).</summary>
+    private static void SortDescendingStable(double[] score, int[] order)
+    {
+        double[] keys = new double[order.Length];
+        bool allEqual = true;
+        for (int k = 0; k < order.Length; k++)
+        {
+            keys[k] = -score[order[k]];
+            allEqual &= keys[k] == keys[0];
+        }
+
+        if (allEqual)
+        {
+            return;
+        }
+
+        Array.Sort(keys, order);
+        int runStart = 0;
+        for (int k = 1; k <= keys.Length; k++)
+        {
+            if (k == keys.Length || keys[k] != keys[runStart])
+            {
+                if (k - runStart > 1)
+                {
+                    Array.Sort(order, runStart, k - runStart);
+                }
+
+                runStart = k;
+            }
+        }
     }
 
     private ThresholdScore Run(Prepared prepared, ReadOnlySpan<int> order, int p, SweepMode mode, double threshold, List<ThresholdScore>? collect)
