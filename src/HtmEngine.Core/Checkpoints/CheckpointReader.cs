@@ -92,6 +92,20 @@ public ref struct CheckpointReader
     /// <summary>Reads a float64 bit for bit.</summary>
     public double ReadDouble() => BitConverter.UInt64BitsToDouble(ReadUInt64());
 
+    /// <summary>Reads a string written by <see cref="CheckpointWriter.WriteString"/>.</summary>
+    public string ReadString()
+    {
+        int byteCount = ReadInt32();
+        try
+        {
+            return new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Take(byteCount));
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new CheckpointFormatException("Checkpoint string is not valid UTF-8.", e);
+        }
+    }
+
     /// <summary>Reads the element count of the next span without consuming it.</summary>
     public readonly int PeekSpanLength()
     {

@@ -100,6 +100,16 @@ public sealed class CheckpointWriter
     public void WriteSpan<T>(T[] values)
         where T : unmanaged => WriteSpan((ReadOnlySpan<T>)values);
 
+    /// <summary>Writes a string as UTF-8 bytes preceded by their count.</summary>
+    public void WriteString(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        int byteCount = System.Text.Encoding.UTF8.GetByteCount(value);
+        WriteInt32(byteCount);
+        System.Text.Encoding.UTF8.GetBytes(value, _buffer.GetSpan(byteCount));
+        _buffer.Advance(byteCount);
+    }
+
     /// <summary>Closes the frame (length and checksum) and returns the finished bytes. The writer is spent.</summary>
     public byte[] Complete()
     {

@@ -34,7 +34,7 @@ public sealed class HtmModel
     {
         ArgumentNullException.ThrowIfNull(parameters);
         Parameters = parameters;
-        _encoder = new MetricEncoder(parameters.Resolution, parameters.EncoderSeed);
+        _encoder = new MetricEncoder(parameters.Resolution, seed: parameters.EncoderSeed);
         _spatialPooler = new SpatialPooler(parameters.SpatialPooler with { InputWidth = _encoder.InputWidth });
         _sequenceMemory = parameters.TemporalMemory switch
         {
@@ -95,7 +95,10 @@ public sealed class HtmModel
     public byte[] Save()
     {
         var writer = new CheckpointWriter(CheckpointKind, CheckpointVersion, initialCapacity: 1 << 20);
-        ModelParametersCodec.Write(writer, Parameters);
+        writer.WriteString(Parameters.SetName);
+        writer.WriteDouble(Parameters.MinValue);
+        writer.WriteDouble(Parameters.MaxValue);
+        writer.WriteUInt64(Parameters.EncoderSeed);
         writer.WriteInt64(Steps);
         writer.WriteBoolean(Learn);
         _encoder.Save(writer);
@@ -110,7 +113,10 @@ public sealed class HtmModel
     public static HtmModel Load(ReadOnlySpan<byte> checkpoint)
     {
         var reader = new CheckpointReader(checkpoint, CheckpointKind, CheckpointVersion);
-        ModelParameters parameters = ModelParametersCodec.Read(ref reader);
+        string setName = reader.ReadString();
+        double minValue = reader.ReadDouble();
+        double maxValue = reader.ReadDouble();
+        ulong encoderSeed = reader.ReadUInt64();
         long steps = reader.ReadInt64();
         bool learn = reader.ReadBoolean();
         MetricEncoder encoder = MetricEncoder.Load(ref reader);
@@ -122,16 +128,24 @@ public sealed class HtmModel
             TemporalMemoryKind.TemporalMemory => TemporalMemory.TemporalMemory.Load(ref reader),
             _ => throw new CheckpointFormatException($"Unknown temporal memory kind {(int)kind}."),
         };
-        if (kind != parameters.TemporalMemory)
-        {
-            throw new CheckpointFormatException($"Checkpoint parameters name {parameters.TemporalMemory} but hold a {kind} memory.");
-        }
-
         if (!reader.AtEnd)
         {
             throw new CheckpointFormatException("Checkpoint has unread bytes after the model.");
         }
 
+        // The components carry their own parameters; the model's are rebuilt from them.
+        var parameters = new ModelParameters
+        {
+            SetName = setName,
+            MinValue = minValue,
+            MaxValue = maxValue,
+            Resolution = encoder.Value.Resolution,
+            EncoderSeed = encoderSeed,
+            SpatialPooler = spatialPooler.Parameters,
+            TemporalMemory = kind,
+            Backtracking = sequenceMemory is BacktrackingTm backtracking ? backtracking.Parameters : new BacktrackingTmParameters(),
+            Tm = sequenceMemory is TemporalMemory.TemporalMemory tm ? tm.Parameters : new TemporalMemoryParameters(),
+        };
         return new HtmModel(parameters, steps, encoder, spatialPooler, sequenceMemory) { Learn = learn };
     }
 
