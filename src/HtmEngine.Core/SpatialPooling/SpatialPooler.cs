@@ -1,0 +1,544 @@
+using HtmEngine.Core.Checkpoints;
+using HtmEngine.Core.Randomness;
+using HtmEngine.Core.Sdr;
+
+namespace HtmEngine.Core.SpatialPooling;
+
+/// <summary>
+/// NuPIC 1.0's spatial pooler with global inhibition (htm-algorithm.md §2.4), laid out for speed: connected synapses
+/// as a bit-packed matrix (one row of <c>ceil(inputs/64)</c> words per column) so overlaps are AND + POPCNT, dense
+/// float32 permanences per column (zeros outside the potential pool, which is a second bit matrix), winners by a
+/// histogram over the small integer overlaps with ties to the higher column index, and vectorised learning.
+/// Initialisation consumes NuPIC's generator in NuPIC's order, and all permanence arithmetic is float32 in NuPIC's
+/// order of operations.
+/// </summary>
+/// <remarks>Not thread-safe. <see cref="Compute"/> does not allocate.</remarks>
+public sealed class SpatialPooler
+{
+    private const int FormatTag = 0x4C4F4F50; // "POOL"
+    private const int FormatVersion = 1;
+    private const int UpdatePeriod = 50;
+    private const float InitConnectedPct = 0.5f;
+    private const float PermanenceEpsilon = 0.000001f;
+
+    private readonly int _columns;
+    private readonly int _inputWidth;
+    private readonly int _words;
+    private readonly int _stride;
+    private readonly int _numDesired;
+    private readonly int _minEligibleOverlap;
+    private readonly float _activeInc;
+    private readonly float _inactiveDec;
+    private readonly float _belowStimulusInc;
+    private readonly float _trimThreshold;
+    private readonly float _connectedThreshold;
+    private readonly float _minPctOverlapDutyCycle;
+    private readonly int _dutyCyclePeriod;
+    private readonly float _stimulusThreshold;
+
+    private readonly float[] _permanences;   // _columns × _stride
+    private readonly ulong[] _potential;     // _columns × _words
+    private readonly ulong[] _connected;     // _columns × _words
+    private readonly int[] _connectedCounts;
+    private readonly float[] _overlapDutyCycles;
+    private readonly float[] _activeDutyCycles;
+
+    // Per-step scratch.
+    private readonly ulong[] _input;
+    private readonly int[] _overlaps;
+    private readonly int[] _histogram;
+    private readonly float[] _delta;
+    private readonly float[] _bumpDelta;
+    private readonly float[] _zeroDelta;
+    private readonly float[] _indicator;
+
+    private float _minOverlapDutyCycle;
+    private int _iteration;
+    private int _learnIteration;
+
+    /// <summary>Creates and initialises a pooler; the potential pools and permanences are drawn from <c>Seed</c>.</summary>
+    public SpatialPooler(SpatialPoolerParameters parameters)
+        : this(parameters, initialise: true)
+    {
+    }
+
+    private SpatialPooler(SpatialPoolerParameters parameters, bool initialise)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate();
+        Parameters = parameters;
+        _columns = parameters.ColumnCount;
+        _inputWidth = parameters.InputWidth;
+        _words = BitKernels.WordCount(_inputWidth);
+        _stride = (_inputWidth + PoolerKernels.RowAlignment - 1) / PoolerKernels.RowAlignment * PoolerKernels.RowAlignment;
+        _activeInc = parameters.SynPermActiveInc;
+        _inactiveDec = parameters.SynPermInactiveDec;
+        _belowStimulusInc = parameters.SynPermBelowStimulusInc;
+        _trimThreshold = parameters.SynPermTrimThreshold;
+        _connectedThreshold = parameters.SynPermConnected - PermanenceEpsilon;
+        _minPctOverlapDutyCycle = parameters.MinPctOverlapDutyCycle;
+        _dutyCyclePeriod = parameters.DutyCyclePeriod;
+        _stimulusThreshold = parameters.StimulusThreshold;
+        _minEligibleOverlap = (int)MathF.Ceiling(_stimulusThreshold);
+
+        // Global inhibition: the inhibition area is the whole layer; density capped at 0.5 (NuPIC, float32).
+        float density = Math.Min(0.5f, parameters.NumActiveColumnsPerInhArea / (float)_columns);
+        _numDesired = (int)(density * _columns);
+
+        _permanences = new float[(long)_columns * _stride <= int.MaxValue ? _columns * _stride : throw new ArgumentException("Too many synapses.", nameof(parameters))];
+        _potential = new ulong[_columns * _words];
+        _connected = new ulong[_columns * _words];
+        _connectedCounts = new int[_columns];
+        _overlapDutyCycles = new float[_columns];
+        _activeDutyCycles = new float[_columns];
+        _input = new ulong[_words];
+        _overlaps = new int[_columns];
+        _histogram = new int[(_inputWidth + 1) * 4];
+        _delta = new float[_stride];
+        _bumpDelta = new float[_stride];
+        Array.Fill(_bumpDelta, _belowStimulusInc);
+        _zeroDelta = new float[_stride];
+        _indicator = new float[_columns];
+        if (initialise)
+        {
+            Initialise(parameters);
+        }
+    }
+
+    /// <summary>The parameters the pooler was created with.</summary>
+    public SpatialPoolerParameters Parameters { get; }
+
+    /// <summary>Number of columns.</summary>
+    public int ColumnCount => _columns;
+
+    /// <summary>Input width in bits.</summary>
+    public int InputWidth => _inputWidth;
+
+    /// <summary>Words of packed input that <see cref="Compute"/> reads.</summary>
+    public int InputWordCount => _words;
+
+    /// <summary>Columns active after each step: floor(min(0.5, numActive / columns) × columns), 40 for NAB.</summary>
+    public int ActiveColumnCount => _numDesired;
+
+    /// <summary>Steps computed so far (learning or not).</summary>
+    public int Iteration => _iteration;
+
+    /// <summary>
+    /// One step: overlaps, global inhibition, and (when <paramref name="learn"/>) learning, duty cycles, weak-column
+    /// bumps and, every 50 steps, the minimum duty cycle. Writes the active columns in ascending order and returns
+    /// their number (<see cref="ActiveColumnCount"/>, fewer only if fewer columns reach the stimulus threshold).
+    /// </summary>
+    /// <param name="inputBits">The input, packed 64 bits a word; at least <see cref="InputWordCount"/> words. Bits at or above <see cref="InputWidth"/> are ignored.</param>
+    /// <param name="learn">Whether to learn.</param>
+    /// <param name="activeColumns">Receives the active columns; at least <see cref="ActiveColumnCount"/> long.</param>
+    public int Compute(ReadOnlySpan<ulong> inputBits, bool learn, Span<int> activeColumns)
+    {
+        if (inputBits.Length < _words)
+        {
+            throw new ArgumentException($"The input needs {_words} words.", nameof(inputBits));
+        }
+
+        if (activeColumns.Length < _numDesired)
+        {
+            throw new ArgumentException($"The output needs room for {_numDesired} columns.", nameof(activeColumns));
+        }
+
+        Span<ulong> input = _input;
+        inputBits[.._words].CopyTo(input);
+        int tailBits = _inputWidth & 63;
+        if (tailBits != 0)
+        {
+            input[_words - 1] &= (1UL << tailBits) - 1;
+        }
+
+        _iteration++;
+        if (learn)
+        {
+            _learnIteration++;
+        }
+
+        BitKernels.AndPopCountRows(input, _connected, _overlaps);
+        int active = InhibitColumns(activeColumns);
+        if (learn)
+        {
+            Learn(activeColumns[..active]);
+        }
+
+        return active;
+    }
+
+    /// <summary>
+    /// Global inhibition: the <see cref="ActiveColumnCount"/> largest overlaps among columns at or above the stimulus
+    /// threshold, equal overlaps going to the higher column index; output ascending.
+    /// </summary>
+    private int InhibitColumns(Span<int> output)
+    {
+        int[] overlaps = _overlaps;
+        Span<int> histogram = _histogram;
+        histogram.Clear();
+        int maxValue = _inputWidth;
+
+        // Four interleaved histograms so that runs of equal overlaps do not serialise on one counter.
+        int c = 0;
+        for (; c <= _columns - 4; c += 4)
+        {
+            histogram[overlaps[c] << 2]++;
+            histogram[(overlaps[c + 1] << 2) + 1]++;
+            histogram[(overlaps[c + 2] << 2) + 2]++;
+            histogram[(overlaps[c + 3] << 2) + 3]++;
+        }
+
+        for (; c < _columns; c++)
+        {
+            histogram[overlaps[c] << 2]++;
+        }
+
+        int remaining = _numDesired;
+        int threshold = -1;
+        for (int v = maxValue; v >= _minEligibleOverlap; v--)
+        {
+            int atV = histogram[v << 2] + histogram[(v << 2) + 1] + histogram[(v << 2) + 2] + histogram[(v << 2) + 3];
+            if (atV >= remaining)
+            {
+                threshold = v;
+                break;
+            }
+
+            remaining -= atV;
+        }
+
+        if (threshold < 0)
+        {
+            // Fewer eligible columns than wanted: all of them win.
+            return PoolerKernels.AppendAtLeast(overlaps, 0, _columns, _minEligibleOverlap, output, 0);
+        }
+
+        // `remaining` columns with overlap == threshold win, the highest indices first.
+        int cutoff = _columns;
+        while (remaining > 0)
+        {
+            cutoff--;
+            if (overlaps[cutoff] == threshold)
+            {
+                remaining--;
+            }
+        }
+
+        int count = PoolerKernels.AppendAtLeast(overlaps, 0, cutoff, threshold + 1, output, 0);
+        return PoolerKernels.AppendAtLeast(overlaps, cutoff, _columns, threshold, output, count);
+    }
+
+    private void Learn(ReadOnlySpan<int> winners)
+    {
+        // Adapt the winners' synapses (NuPIC's adaptSynapses_).
+        PoolerKernels.BuildDelta(_input, _activeInc, _inactiveDec, _delta);
+        for (int i = 0; i < winners.Length; i++)
+        {
+            UpdateColumn(winners[i], _delta, raise: true);
+        }
+
+        // Duty cycles over min(period, iteration) steps.
+        int period = Math.Min(_dutyCyclePeriod, _iteration);
+        PoolerKernels.PositiveIndicator(_overlaps, _indicator);
+        PoolerKernels.UpdateDutyCycles(_overlapDutyCycles, _indicator, period);
+        Array.Clear(_indicator);
+        for (int i = 0; i < winners.Length; i++)
+        {
+            _indicator[winners[i]] = 1f;
+        }
+
+        PoolerKernels.UpdateDutyCycles(_activeDutyCycles, _indicator, period);
+        for (int i = 0; i < winners.Length; i++)
+        {
+            _indicator[winners[i]] = 0f;
+        }
+
+        // Weak columns: every potential synapse +belowStimulusInc.
+        float minimum = _minOverlapDutyCycle;
+        if (minimum > 0f)
+        {
+            float[] dutyCycles = _overlapDutyCycles;
+            for (int c = 0; c < dutyCycles.Length; c++)
+            {
+                if (dutyCycles[c] < minimum)
+                {
+                    UpdateColumn(c, _bumpDelta, raise: false);
+                }
+            }
+        }
+
+        // Boost factors are all 1 (boost strength 0). Every 50 steps: the global minimum overlap duty cycle.
+        if (_iteration % UpdatePeriod == 0)
+        {
+            float max = 0f;
+            foreach (float d in _overlapDutyCycles)
+            {
+                max = Math.Max(max, d);
+            }
+
+            _minOverlapDutyCycle = _minPctOverlapDutyCycle * max;
+        }
+    }
+
+    /// <summary>
+    /// NuPIC's per-column permanence update: add the change to the potential synapses, raise to the stimulus
+    /// threshold if asked, clip to [0, 1], zero below the trim threshold, rebuild the connected row and count.
+    /// </summary>
+    private void UpdateColumn(int column, float[] delta, bool raise)
+    {
+        Span<float> row = _permanences.AsSpan(column * _stride, _stride);
+        ReadOnlySpan<ulong> potential = _potential.AsSpan(column * _words, _words);
+        Span<ulong> connected = _connected.AsSpan(column * _words, _words);
+        if (raise && _stimulusThreshold > 0)
+        {
+            AddAndRaiseToThreshold(row, potential, delta);
+            delta = _zeroDelta;
+        }
+
+        _connectedCounts[column] = PoolerKernels.UpdateRow(row, potential, delta, _trimThreshold, _connectedThreshold, connected);
+    }
+
+    /// <summary>Stimulus threshold above zero only: the change, a clip to [0, 1], then +belowStimulusInc until enough synapses connect.</summary>
+    private void AddAndRaiseToThreshold(Span<float> row, ReadOnlySpan<ulong> potential, ReadOnlySpan<float> delta)
+    {
+        for (int j = 0; j < _inputWidth; j++)
+        {
+            if (BitKernels.TestBit(potential, j))
+            {
+                row[j] = Math.Clamp(row[j] + delta[j], 0f, 1f);
+            }
+        }
+
+        while (true)
+        {
+            int connected = 0;
+            for (int j = 0; j < _inputWidth; j++)
+            {
+                if (BitKernels.TestBit(potential, j) && row[j] >= _connectedThreshold)
+                {
+                    connected++;
+                }
+            }
+
+            if (connected >= _stimulusThreshold)
+            {
+                return;
+            }
+
+            for (int j = 0; j < _inputWidth; j++)
+            {
+                if (BitKernels.TestBit(potential, j))
+                {
+                    row[j] += _belowStimulusInc;
+                }
+            }
+        }
+    }
+
+    private void Initialise(SpatialPoolerParameters parameters)
+    {
+        var random = new NupicRandom(parameters.Seed);
+
+        // NuPIC draws a tie-breaker per column; global inhibition never reads them, but the draws advance the stream.
+        for (int c = 0; c < _columns; c++)
+        {
+            random.GetReal64();
+        }
+
+        int numPotential = (int)MathF.Round(_inputWidth * parameters.PotentialPct, MidpointRounding.AwayFromZero);
+        var candidates = new int[_inputWidth];
+        var chosen = new int[numPotential];
+        float ratio = _inputWidth / (float)_columns;
+        float connectedPermanence = parameters.SynPermConnected;
+        for (int c = 0; c < _columns; c++)
+        {
+            // The column's centre in the input, then every input from the centre upward, wrapping.
+            int centre = (int)MathF.Floor((float)((c + 0.5) * ratio));
+            for (int k = 0; k < _inputWidth; k++)
+            {
+                int index = centre + k;
+                candidates[k] = index >= _inputWidth ? index - _inputWidth : index;
+            }
+
+            random.Sample(candidates, chosen);
+            Span<ulong> potential = _potential.AsSpan(c * _words, _words);
+            BitKernels.SetBits(potential, chosen);
+
+            Span<float> row = _permanences.AsSpan(c * _stride, _stride);
+            for (int i = 0; i < _inputWidth; i++)
+            {
+                if (!BitKernels.TestBit(potential, i))
+                {
+                    continue;
+                }
+
+                float p = random.GetReal64() <= InitConnectedPct
+                    ? connectedPermanence + (float)((1f - connectedPermanence) * random.GetReal64())
+                    : connectedPermanence * (float)random.GetReal64();
+
+                // Five decimals, as NuPIC: float32 × 100000, truncated, divided in double, stored as float32.
+                p = (float)((int)(p * 100000f) / 100000.0);
+                row[i] = p < _trimThreshold ? 0f : p;
+            }
+
+            UpdateColumn(c, _zeroDelta, raise: true);
+        }
+    }
+
+    // ---- Test access -------------------------------------------------------------------------------------------
+
+    /// <summary>The permanences of a column over all inputs (0 outside the potential pool).</summary>
+    internal ReadOnlySpan<float> GetPermanences(int column) => _permanences.AsSpan(column * _stride, _inputWidth);
+
+    /// <summary>The potential-pool bit row of a column.</summary>
+    internal ReadOnlySpan<ulong> GetPotential(int column) => _potential.AsSpan(column * _words, _words);
+
+    /// <summary>The connected bit row of a column.</summary>
+    internal ReadOnlySpan<ulong> GetConnected(int column) => _connected.AsSpan(column * _words, _words);
+
+    /// <summary>Number of connected synapses of a column.</summary>
+    internal int GetConnectedCount(int column) => _connectedCounts[column];
+
+    /// <summary>Overlaps of the last step.</summary>
+    internal ReadOnlySpan<int> Overlaps => _overlaps;
+
+    /// <summary>Overlap duty cycles.</summary>
+    internal ReadOnlySpan<float> OverlapDutyCycles => _overlapDutyCycles;
+
+    /// <summary>Active duty cycles.</summary>
+    internal ReadOnlySpan<float> ActiveDutyCycles => _activeDutyCycles;
+
+    /// <summary>The (global) minimum overlap duty cycle below which a column is bumped.</summary>
+    internal float MinOverlapDutyCycle => _minOverlapDutyCycle;
+
+    /// <summary>
+    /// Replaces a column's permanences on its potential pool (other entries are ignored) and re-derives its connected
+    /// row, as a learning update with no change would (tests that need a constructed state).
+    /// </summary>
+    internal void SetPermanences(int column, ReadOnlySpan<float> permanences)
+    {
+        Span<float> row = _permanences.AsSpan(column * _stride, _stride);
+        ReadOnlySpan<ulong> potential = _potential.AsSpan(column * _words, _words);
+        for (int i = 0; i < _inputWidth; i++)
+        {
+            row[i] = BitKernels.TestBit(potential, i) ? permanences[i] : 0f;
+        }
+
+        UpdateColumn(column, _zeroDelta, raise: false);
+    }
+
+    // ---- Checkpoints -------------------------------------------------------------------------------------------
+
+    /// <summary>Writes the pooler's parameters and complete learned state.</summary>
+    public void Save(CheckpointWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        SpatialPoolerParameters p = Parameters;
+        writer.WriteInt32(FormatTag);
+        writer.WriteInt32(FormatVersion);
+        writer.WriteInt32(p.InputWidth);
+        writer.WriteInt32(p.ColumnCount);
+        writer.WriteSingle(p.PotentialPct);
+        writer.WriteBoolean(p.GlobalInhibition);
+        writer.WriteInt32(p.NumActiveColumnsPerInhArea);
+        writer.WriteSingle(p.StimulusThreshold);
+        writer.WriteSingle(p.SynPermActiveInc);
+        writer.WriteSingle(p.SynPermInactiveDec);
+        writer.WriteSingle(p.SynPermConnected);
+        writer.WriteSingle(p.MinPctOverlapDutyCycle);
+        writer.WriteInt32(p.DutyCyclePeriod);
+        writer.WriteSingle(p.BoostStrength);
+        writer.WriteUInt64(p.Seed);
+        writer.WriteInt32(_iteration);
+        writer.WriteInt32(_learnIteration);
+        writer.WriteSingle(_minOverlapDutyCycle);
+        writer.WriteSpan<float>(_overlapDutyCycles);
+        writer.WriteSpan<float>(_activeDutyCycles);
+        writer.WriteSpan<ulong>(_potential);
+        writer.WriteSpan<float>(_permanences);
+    }
+
+    /// <summary>Reads a pooler written by <see cref="Save"/>; it continues exactly where the saved one stopped.</summary>
+    public static SpatialPooler Load(ref CheckpointReader reader)
+    {
+        if (reader.ReadInt32() != FormatTag || reader.ReadInt32() != FormatVersion)
+        {
+            throw new CheckpointFormatException("Expected a version-1 spatial pooler record.");
+        }
+
+        SpatialPoolerParameters parameters = new()
+        {
+            InputWidth = reader.ReadInt32(),
+            ColumnCount = reader.ReadInt32(),
+            PotentialPct = reader.ReadSingle(),
+            GlobalInhibition = reader.ReadBoolean(),
+            NumActiveColumnsPerInhArea = reader.ReadInt32(),
+            StimulusThreshold = reader.ReadSingle(),
+            SynPermActiveInc = reader.ReadSingle(),
+            SynPermInactiveDec = reader.ReadSingle(),
+            SynPermConnected = reader.ReadSingle(),
+            MinPctOverlapDutyCycle = reader.ReadSingle(),
+            DutyCyclePeriod = reader.ReadInt32(),
+            BoostStrength = reader.ReadSingle(),
+            Seed = reader.ReadUInt64(),
+        };
+
+        SpatialPooler pooler;
+        try
+        {
+            pooler = new SpatialPooler(parameters, initialise: false);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointFormatException("Spatial pooler parameters in the checkpoint are invalid: " + e.Message, e);
+        }
+
+        pooler._iteration = reader.ReadInt32();
+        pooler._learnIteration = reader.ReadInt32();
+        pooler._minOverlapDutyCycle = reader.ReadSingle();
+        reader.ReadSpan<float>(pooler._overlapDutyCycles);
+        reader.ReadSpan<float>(pooler._activeDutyCycles);
+        reader.ReadSpan<ulong>(pooler._potential);
+        reader.ReadSpan<float>(pooler._permanences);
+        int tailBits = pooler._inputWidth & 63;
+        if (tailBits != 0)
+        {
+            for (int c = 0; c < pooler._columns; c++)
+            {
+                if ((pooler._potential[((c + 1) * pooler._words) - 1] >> tailBits) != 0)
+                {
+                    throw new CheckpointFormatException("Spatial pooler potential pool reaches past the input width.");
+                }
+            }
+        }
+        if (pooler._iteration < 0 || pooler._learnIteration < 0 || pooler._learnIteration > pooler._iteration)
+        {
+            throw new CheckpointFormatException("Spatial pooler step counters in the checkpoint are invalid.");
+        }
+
+        // The connected rows are a function of the permanences (≥ connected − ε); rebuild them.
+        for (int c = 0; c < pooler._columns; c++)
+        {
+            ReadOnlySpan<float> row = pooler._permanences.AsSpan(c * pooler._stride, pooler._stride);
+            ReadOnlySpan<ulong> potential = pooler._potential.AsSpan(c * pooler._words, pooler._words);
+            for (int j = 0; j < row.Length; j++)
+            {
+                bool inPool = j < pooler._inputWidth && BitKernels.TestBit(potential, j);
+                if (!(row[j] >= 0f && row[j] <= 1f) || (!inPool && row[j] != 0f))
+                {
+                    throw new CheckpointFormatException("Spatial pooler permanence out of range in the checkpoint.");
+                }
+            }
+
+            pooler._connectedCounts[c] = PoolerKernels.UpdateRow(
+                pooler._permanences.AsSpan(c * pooler._stride, pooler._stride),
+                pooler._potential.AsSpan(c * pooler._words, pooler._words),
+                pooler._zeroDelta,
+                pooler._trimThreshold,
+                pooler._connectedThreshold,
+                pooler._connected.AsSpan(c * pooler._words, pooler._words));
+        }
+
+        return pooler;
+    }
+}

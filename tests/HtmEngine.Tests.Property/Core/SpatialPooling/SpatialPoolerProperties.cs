@@ -1,0 +1,153 @@
+using FsCheck.Xunit;
+using HtmEngine.Core.Sdr;
+using HtmEngine.Core.SpatialPooling;
+
+namespace HtmEngine.Tests.Property.Core.SpatialPooling;
+
+public class SpatialPoolerProperties
+{
+    [Property(MaxTest = 60)]
+    public bool Output_is_always_the_expected_number_of_ascending_distinct_columns(int seed, ushort columnsRaw, byte widthRaw, byte densityRaw)
+    {
+        int columns = 1 + (columnsRaw % 400);
+        int width = 1 + widthRaw;
+        var sp = new SpatialPooler(new SpatialPoolerParameters { ColumnCount = columns, InputWidth = width, Seed = (ulong)(uint)seed + 1 });
+        // NuPIC's count: floor(min(0.5, 40 / columns) × columns) in float32; exactly 40 from 80 columns up.
+        int expected = (int)(Math.Min(0.5f, 40f / columns) * columns);
+        if (sp.ActiveColumnCount != expected || (columns >= 80 && expected != 40))
+        {
+            return false;
+        }
+
+        var random = new Random(seed);
+        var input = new ulong[BitKernels.WordCount(width)];
+        var active = new int[expected];
+        for (int step = 0; step < 20; step++)
+        {
+            for (int i = 0; i < input.Length; i++)
+            {
+                input[i] = (ulong)random.NextInt64() & (ulong)random.NextInt64() & ((densityRaw & 1) == 0 ? ulong.MaxValue : (ulong)random.NextInt64());
+            }
+
+            if (sp.Compute(input, learn: (step & 1) == 0, active) != expected)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < expected; i++)
+            {
+                if (active[i] < 0 || active[i] >= columns || (i > 0 && active[i] <= active[i - 1]))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    [Property(MaxTest = 300)]
+    public bool Row_update_vector_paths_equal_the_reference(int seed, byte chunksRaw, bool increment)
+    {
+        int length = PoolerKernels.RowAlignment * (1 + (chunksRaw % 40));
+        int words = BitKernels.WordCount(length);
+        var random = new Random(seed);
+        var row = new float[length];
+        var potential = new ulong[words];
+        var input = new ulong[words];
+        for (int i = 0; i < words; i++)
+        {
+            potential[i] = (ulong)random.NextInt64() | (ulong)random.NextInt64();
+            input[i] = (ulong)random.NextInt64() & (ulong)random.NextInt64();
+        }
+
+        for (int j = 0; j < length; j++)
+        {
+            // Values near every boundary: 0, the trim threshold, the connected threshold, 1.
+            row[j] = BitKernels.TestBit(potential, j)
+                ? random.Next(6) switch
+                {
+                    0 => 0f,
+                    1 => 0.0015f + ((random.Next(5) - 2) * 0.0005f),
+                    2 => 0.2f + ((random.Next(5) - 2) * 0.0005f),
+                    3 => 1f - (random.Next(3) * 0.001f),
+                    _ => (float)random.NextDouble(),
+                }
+                : 0f;
+            if (row[j] < 0f)
+            {
+                row[j] = 0f;
+            }
+        }
+
+        var delta = new float[length];
+        if (increment)
+        {
+            Array.Fill(delta, 0.02f);
+        }
+        else
+        {
+            PoolerKernels.BuildDelta(input, 0.003f, 0.0005f, delta);
+        }
+
+        const float trim = 0.0015f;
+        const float threshold = 0.2f - 0.000001f;
+        float[] expectedRow = (float[])row.Clone();
+        var expectedConnected = new ulong[words];
+        int expectedCount = PoolerKernels.UpdateRowScalar(expectedRow, potential, delta, trim, threshold, expectedConnected);
+        bool ok = true;
+        if (BitKernelsVector256.IsSupported)
+        {
+            float[] actual = (float[])row.Clone();
+            var connected = new ulong[words];
+            Array.Fill(connected, ulong.MaxValue);
+            ok &= PoolerKernels.UpdateRowVector256(actual, potential, delta, trim, threshold, connected) == expectedCount
+                && actual.AsSpan().SequenceEqual(expectedRow) && connected.AsSpan().SequenceEqual(expectedConnected);
+        }
+
+        if (BitKernelsVector512.IsSupported)
+        {
+            float[] actual = (float[])row.Clone();
+            var connected = new ulong[words];
+            Array.Fill(connected, ulong.MaxValue);
+            ok &= PoolerKernels.UpdateRowVector512(actual, potential, delta, trim, threshold, connected) == expectedCount
+                && actual.AsSpan().SequenceEqual(expectedRow) && connected.AsSpan().SequenceEqual(expectedConnected);
+        }
+
+        return ok;
+    }
+
+    [Property(MaxTest = 300)]
+    public bool Duty_cycle_vector_paths_equal_the_reference(int seed, ushort lengthRaw, ushort periodRaw)
+    {
+        int length = lengthRaw % 3000;
+        int period = 1 + (periodRaw % 1000);
+        var random = new Random(seed);
+        var dutyCycles = new float[length];
+        var values = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            dutyCycles[i] = (float)random.NextDouble();
+            values[i] = random.Next(2);
+        }
+
+        float[] expected = (float[])dutyCycles.Clone();
+        PoolerKernels.UpdateDutyCyclesScalar(expected, values, period);
+        bool ok = true;
+        if (BitKernelsVector256.IsSupported)
+        {
+            float[] actual = (float[])dutyCycles.Clone();
+            PoolerKernels.UpdateDutyCyclesVector256(actual, values, period);
+            ok &= actual.AsSpan().SequenceEqual(expected);
+        }
+
+        if (BitKernelsVector512.IsSupported)
+        {
+            float[] actual = (float[])dutyCycles.Clone();
+            PoolerKernels.UpdateDutyCyclesVector512(actual, values, period);
+            ok &= actual.AsSpan().SequenceEqual(expected);
+        }
+
+        return ok;
+    }
+}
