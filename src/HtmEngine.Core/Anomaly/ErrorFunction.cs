@@ -6,9 +6,11 @@ namespace HtmEngine.Core.Anomaly;
 /// (Numerical Recipes, 2nd ed.) for larger |x|. The NAB likelihood calls it once per record.
 /// </summary>
 /// <remarks>
-/// The algorithm is written here from its mathematical description. Against the C library's <c>erfc</c>
-/// (glibc) it agrees to within a few units in the last place over [−30, 30]; see the unit tests for the
-/// measured bound. Both are far more precise than anything the likelihood does with the value.
+/// The algorithm is written here from its mathematical description. Against the C library's <c>erfc</c> (glibc)
+/// it agrees to about 2e-15 relative for |x| ≤ 5 (12 ulps at x = 3) and 6e-14 at worst on [−30, 30] (near
+/// x = 26, from the rounding of x²). It is deliberately this algorithm rather than a correctly rounded erfc:
+/// replaying NAB's published raw scores through the likelihood reproduces every published final score with it,
+/// and only 99.96 % of them with glibc's erfc.
 /// </remarks>
 public static class ErrorFunction
 {

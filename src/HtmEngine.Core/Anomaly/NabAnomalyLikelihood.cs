@@ -2,6 +2,23 @@ using HtmEngine.Core.Checkpoints;
 
 namespace HtmEngine.Core.Anomaly;
 
+/// <summary>How <see cref="NabAnomalyLikelihood"/> treats an averaged score below the fitted mean.</summary>
+public enum BelowMeanTail
+{
+    /// <summary>
+    /// P(x) = 1 − Q(2·mean − x): a score below the mean is never anomalous (likelihood below 0.5). This is what
+    /// produced NAB's published <c>results/numenta</c> files (NuPIC 0.5.x); replaying their raw scores through it
+    /// reproduces every published final score. The default.
+    /// </summary>
+    Complement = 0,
+
+    /// <summary>
+    /// P(x) = Q(2·mean − x), as in nupic 1.0's <c>tailProbability</c> (htm-algorithm.md §2.8): a score far below
+    /// the mean gets a likelihood as high as one equally far above it.
+    /// </summary>
+    Mirror = 1,
+}
+
 /// <summary>
 /// NuPIC's streaming <c>AnomalyLikelihood</c> exactly as NAB's "numenta" detector runs it (htm-algorithm.md §1.9,
 /// §2.8): exactly 0.5 during the probationary period, then the Gaussian tail probability of the 10-point moving
@@ -16,6 +33,8 @@ namespace HtmEngine.Core.Anomaly;
 /// <para>Cost: O(1) and allocation-free per record; every <c>reestimationPeriod</c> records a re-fit makes four
 /// linear passes over at most <c>historicWindowSize</c> contiguous doubles. The history is a mirrored ring buffer
 /// (each value stored at i and i + W) so the window is always one contiguous span.</para>
+/// <para>Below the mean the two NuPIC generations differ (<see cref="BelowMeanTail"/>); the default reproduces
+/// NAB's published NuPIC results exactly (every row of the 40 development files, to the 12 digits printed).</para>
 /// <para>Timestamps are accepted for API parity but do not influence the result (the original only carried them
 /// along), so they are not stored.</para>
 /// </remarks>
@@ -44,6 +63,7 @@ public sealed class NabAnomalyLikelihood
     private readonly int _reestimationPeriod;
     private readonly int _averagingWindow;
     private readonly long _probationaryPeriod;
+    private readonly BelowMeanTail _belowMean;
 
     // History of (value, raw score), mirrored: element k of the window lives at [_historyStart + k] (and at that
     // index ± W), so [_historyStart, _historyStart + _historyCount) is always contiguous.
@@ -74,8 +94,14 @@ public sealed class NabAnomalyLikelihood
     /// <param name="historicWindowSize">Records kept for fitting (8640 = a month of 5-minute data).</param>
     /// <param name="reestimationPeriod">Re-fit when the record index is a multiple of this.</param>
     /// <param name="averagingWindow">Width of the raw-score moving average.</param>
-    public NabAnomalyLikelihood(int learningPeriod, int estimationSamples, int historicWindowSize = 8640, int reestimationPeriod = 100, int averagingWindow = 10)
+    /// <param name="belowMeanTail">Treatment of averaged scores below the mean (see <see cref="BelowMeanTail"/>).</param>
+    public NabAnomalyLikelihood(int learningPeriod, int estimationSamples, int historicWindowSize = 8640, int reestimationPeriod = 100, int averagingWindow = 10, BelowMeanTail belowMeanTail = BelowMeanTail.Complement)
     {
+        if (belowMeanTail is not BelowMeanTail.Complement and not BelowMeanTail.Mirror)
+        {
+            throw new ArgumentOutOfRangeException(nameof(belowMeanTail), belowMeanTail, "Unknown below-mean rule.");
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegative(learningPeriod);
         ArgumentOutOfRangeException.ThrowIfNegative(estimationSamples);
         ArgumentOutOfRangeException.ThrowIfLessThan(historicWindowSize, 1);
@@ -97,6 +123,7 @@ public sealed class NabAnomalyLikelihood
         _reestimationPeriod = reestimationPeriod;
         _averagingWindow = averagingWindow;
         _probationaryPeriod = (long)learningPeriod + estimationSamples;
+        _belowMean = belowMeanTail;
         _historyValues = new double[2 * historicWindowSize];
         _historyScores = new double[2 * historicWindowSize];
         _averageWindow = new double[averagingWindow];
@@ -117,6 +144,9 @@ public sealed class NabAnomalyLikelihood
 
     /// <summary>The moving-average width.</summary>
     public int AveragingWindow => _averagingWindow;
+
+    /// <summary>The below-mean rule.</summary>
+    public BelowMeanTail BelowMeanTail => _belowMean;
 
     /// <summary>learningPeriod + estimationSamples: the number of leading records that get exactly 0.5.</summary>
     public long ProbationaryPeriod => _probationaryPeriod;
@@ -177,7 +207,7 @@ public sealed class NabAnomalyLikelihood
             }
 
             double average = PushAverage(rawScore);
-            double q = TailProbability(average);
+            double q = TailProbability(average, _mean, _stdev, _belowMean);
             double filtered = q;
             if (q <= RedThreshold && !(_lastUnfilteredLikelihood > RedThreshold))
             {
@@ -201,17 +231,26 @@ public sealed class NabAnomalyLikelihood
             throw new InvalidOperationException("No distribution has been fitted yet.");
         }
 
-        return TailProbability(x, _mean, _stdev);
+        return TailProbability(x, _mean, _stdev, _belowMean);
     }
 
-    /// <summary>NuPIC's <c>tailProbability</c>: reflect x below the mean, then 0.5·erfc(((x − mean)/stdev) / 1.4142).</summary>
-    public static double TailProbability(double x, double mean, double stdev)
+    /// <summary>
+    /// NuPIC's tail probability: for x ≥ mean, Q = 0.5·erfc(((x − mean)/stdev) / 1.4142); for x below the mean,
+    /// Q(2·mean − x) or its complement per <paramref name="belowMeanTail"/>.
+    /// </summary>
+    public static double TailProbability(double x, double mean, double stdev, BelowMeanTail belowMeanTail = BelowMeanTail.Complement)
     {
         if (x < mean)
         {
-            x = (2 * mean) - x;
+            double upper = UpperTail((2 * mean) - x, mean, stdev);
+            return belowMeanTail == BelowMeanTail.Mirror ? upper : 1.0 - upper;
         }
 
+        return UpperTail(x, mean, stdev);
+    }
+
+    private static double UpperTail(double x, double mean, double stdev)
+    {
         double z = (x - mean) / stdev;
         return 0.5 * ErrorFunction.Erfc(z / QFunctionSqrt2);
     }
@@ -225,6 +264,7 @@ public sealed class NabAnomalyLikelihood
         writer.WriteInt32(_windowSize);
         writer.WriteInt32(_reestimationPeriod);
         writer.WriteInt32(_averagingWindow);
+        writer.WriteByte((byte)_belowMean);
         writer.WriteInt64(_iteration);
         writer.WriteSpan(new ReadOnlySpan<double>(_historyValues, _historyStart, _historyCount));
         writer.WriteSpan(new ReadOnlySpan<double>(_historyScores, _historyStart, _historyCount));
@@ -251,10 +291,11 @@ public sealed class NabAnomalyLikelihood
         int windowSize = reader.ReadInt32();
         int reestimationPeriod = reader.ReadInt32();
         int averagingWindow = reader.ReadInt32();
+        var belowMean = (BelowMeanTail)reader.ReadByte();
         NabAnomalyLikelihood result;
         try
         {
-            result = new NabAnomalyLikelihood(learningPeriod, estimationSamples, windowSize, reestimationPeriod, averagingWindow);
+            result = new NabAnomalyLikelihood(learningPeriod, estimationSamples, windowSize, reestimationPeriod, averagingWindow, belowMean);
         }
         catch (ArgumentOutOfRangeException e)
         {
@@ -418,7 +459,7 @@ public sealed class NabAnomalyLikelihood
 
         // historicalLikelihoods keeps the unfiltered tail probabilities of the last ≤ 10 averages; only the last
         // one can influence a later result (the filter looks one step back).
-        _lastUnfilteredLikelihood = TailProbability(averaged[m - 1], _mean, _stdev);
+        _lastUnfilteredLikelihood = TailProbability(averaged[m - 1], _mean, _stdev, _belowMean);
     }
 
     private void SetNullDistribution()

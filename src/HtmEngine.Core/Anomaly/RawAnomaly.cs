@@ -21,4 +21,11 @@ public static class RawAnomaly
 
         return (double)(activeCount - predictedActiveCount) / activeCount;
     }
+
+    /// <summary>
+    /// The raw score as NuPIC's TM region outputs it: <see cref="Compute"/> rounded to float32 (the region's output
+    /// array is float32), widened back to double. Feed this to <see cref="NabAnomalyLikelihood"/> to reproduce
+    /// NAB's published scores (checked to the 12 digits the result files print).
+    /// </summary>
+    public static double ComputeAsRegionOutput(int activeCount, int predictedActiveCount) => (float)Compute(activeCount, predictedActiveCount);
 }
