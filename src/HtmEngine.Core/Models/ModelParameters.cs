@@ -43,9 +43,6 @@ public sealed record ModelParameters
     /// <summary>Parameters of the backtracking TM (used when <see cref="TemporalMemory"/> is Backtracking).</summary>
     public BacktrackingTmParameters Backtracking { get; init; } = new();
 
-    /// <summary>Parameters of the TemporalMemory (used when <see cref="TemporalMemory"/> is TemporalMemory).</summary>
-    public TemporalMemoryParameters Tm { get; init; } = new();
-
     /// <summary>
     /// The range a model uses when the caller knows only the data's observed min and max: widened by 20 % of the
     /// range on each side (NAB's per-file rule and htmengine's inferred-range rule); equal ends become [min, min + 1].
@@ -83,7 +80,7 @@ public sealed record ModelParameters
             MinValue = min,
             MaxValue = max,
             Resolution = Math.Max(0.001, (max - min) / 130.0),
-            SpatialPooler = new SpatialPoolerParameters(),
+            SpatialPooler = SpatialPoolerParameters.Nab,
             TemporalMemory = temporalMemory,
         };
     }
@@ -107,12 +104,7 @@ public sealed record ModelParameters
             MinValue = min,
             MaxValue = max,
             Resolution = Math.Max(minResolution, (max - min) / 114.0),
-            SpatialPooler = new SpatialPoolerParameters
-            {
-                SynPermConnected = 0.1f,
-                SynPermActiveInc = 0.0015f,
-                SynPermInactiveDec = 0.0005f,
-            },
+            SpatialPooler = SpatialPoolerParameters.HtmEngine034,
             TemporalMemory = temporalMemory,
         };
     }

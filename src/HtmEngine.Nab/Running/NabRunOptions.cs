@@ -1,0 +1,34 @@
+using HtmEngine.Core.Models;
+
+namespace HtmEngine.Nab.Running;
+
+/// <summary>What <see cref="NabCorpusRunner"/> runs: which files, which model, where results go.</summary>
+public sealed record NabRunOptions
+{
+    /// <summary>NAB's <c>data</c> folder (category sub-folders of <c>timestamp,value</c> CSVs).</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>NAB's <c>combined_windows.json</c>.</summary>
+    public required string LabelsPath { get; init; }
+
+    /// <summary>Relative paths of the files to run, or null for every file the labels name.</summary>
+    public IReadOnlyList<string>? Files { get; init; }
+
+    /// <summary>Where <see cref="Files"/> came from, for error messages.</summary>
+    public string? FilesSource { get; init; }
+
+    /// <summary>Root of the NAB-format result files, or null to keep results in memory only.</summary>
+    public string? OutputDirectory { get; init; }
+
+    /// <summary>Detector name used in result paths and reports (no '_' or '.', as NAB requires).</summary>
+    public string Detector { get; init; } = "htmengine";
+
+    /// <summary>Parameter set name (see <see cref="ModelParameters.SetNames"/>).</summary>
+    public string ParameterSet { get; init; } = ModelParameters.NabSetName;
+
+    /// <summary>Which temporal memory the models run.</summary>
+    public TemporalMemoryKind TemporalMemory { get; init; } = TemporalMemoryKind.Backtracking;
+
+    /// <summary>How many files run at once.</summary>
+    public int Jobs { get; init; } = Environment.ProcessorCount;
+}
