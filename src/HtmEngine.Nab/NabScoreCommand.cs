@@ -190,7 +190,7 @@ public static class NabScoreCommand
         NabDetectorScore result = scorer.Score(detector, scores, thresholds, nullThresholds);
         TimeSpan scoreTime = clock.Elapsed - readTime;
 
-        Write(stdout, result, scorer, thresholds is null ? "optimised on these files" : $"from {thresholdMode}");
+        WriteReport(stdout, result, scorer, thresholds is null ? "optimised on these files" : $"from {thresholdMode}");
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time: read {readTime.TotalSeconds:F2} s, scored {scoreTime.TotalSeconds:F2} s"));
         stdout.WriteLine(result.SummaryLine);
         return ExitOk;
@@ -260,7 +260,12 @@ public static class NabScoreCommand
         return result;
     }
 
-    private static void Write(TextWriter o, NabDetectorScore result, NabScorer scorer, string thresholdSource)
+    /// <summary>Writes the per-file table and the per-profile summary of a scored detector.</summary>
+    /// <param name="o">Where to write.</param>
+    /// <param name="result">The scores.</param>
+    /// <param name="scorer">The scorer that produced them (files, windows).</param>
+    /// <param name="thresholdSource">Where the thresholds came from, for the heading.</param>
+    public static void WriteReport(TextWriter o, NabDetectorScore result, NabScorer scorer, string thresholdSource)
     {
         CultureInfo c = CultureInfo.InvariantCulture;
         o.WriteLine(string.Create(c, $"NAB score of '{result.Detector}': {scorer.Files.Count} files, {scorer.RowCount} rows ({scorer.ScorableRowCount} scorable), {scorer.WindowCount} windows; thresholds {thresholdSource}"));

@@ -57,6 +57,11 @@ public static class NabCsv
                 throw new NabFormatException(path, lineNumber, $"unparsable value '{vs}'");
             }
 
+            if (!double.IsFinite(value))
+            {
+                throw new NabFormatException(path, lineNumber, $"value '{vs}' is not a finite number");
+            }
+
             timestamps.Add(timestamp);
             values.Add(value);
         }

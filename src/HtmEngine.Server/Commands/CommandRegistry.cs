@@ -8,6 +8,8 @@ public static class CommandRegistry
     [
         new ServeCommand(),
         new ConfigCommand(),
+        new DetectCommand(),
+        new NabCommand(),
     ];
 
     /// <summary>Finds a command by its exact name.</summary>

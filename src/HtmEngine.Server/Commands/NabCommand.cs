@@ -1,0 +1,153 @@
+using System.Globalization;
+using HtmEngine.Core.Models;
+using HtmEngine.Nab;
+using HtmEngine.Nab.Running;
+using HtmEngine.Nab.Scoring;
+
+namespace HtmEngine.Server.Commands;
+
+/// <summary><c>htmengine nab</c>: run the HTM detector over a NAB corpus and score it; <c>nab score</c> scores existing results.</summary>
+public sealed class NabCommand : ICommand
+{
+    /// <inheritdoc/>
+    public string Name => "nab";
+
+    /// <inheritdoc/>
+    public string Summary => "Run the detector over a NAB corpus and print its NAB scores (nab score: score existing results).";
+
+    /// <inheritdoc/>
+    public string Help => """
+        Usage: htmengine nab --data DIR --labels FILE [--files LIST] [--out DIR] [--detector NAME]
+                             [--params nab|htmengine-0.3.4] [--tm backtracking] [--jobs N]
+               htmengine nab score --help
+
+        Runs one fresh model per corpus file with NAB's conventions: the file's own min and max
+        padded by 20 %, probationary period min(15 % of the file, 750), NuPIC's streaming anomaly
+        likelihood and log score, and the spatial-anomaly rule. Files run in parallel. Prints
+        progress on stderr, a per-file score table and per-profile summary on stdout, and as its
+        last line: standard=<x> low_fp=<y> low_fn=<z> (normalised scores, thresholds optimised on
+        the files run).
+
+        Options:
+          --data DIR        NAB data folder (category sub-folders of timestamp,value CSVs).
+          --labels FILE     NAB combined_windows.json.
+          --files LIST      Text file of data paths relative to --data, one a line (# comments);
+                            default: every file the labels name.
+          --out DIR         Write NAB result files to DIR/<detector>/<category>/<detector>_<file>.csv
+                            (timestamp,value,anomaly_score,raw_score,label). Default: none.
+          --detector NAME   Detector name for result files and reports (default htmengine; no '_'
+                            or '.').
+          --params SET      Model parameter set: nab (NuPIC 1.0, default) or htmengine-0.3.4.
+          --tm KIND         Temporal memory: backtracking (default).
+          --jobs N          Files run at once (default: number of cores).
+          -h, --help        Show this text.
+
+        """;
+
+    /// <inheritdoc/>
+    public int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (args.Count > 0 && args[0] == "score")
+        {
+            return NabScoreCommand.Run([.. args.Skip(1)], stdout, stderr);
+        }
+
+        var options = OptionParser.Parse(Name, args, ["--data", "--labels", "--files", "--out", "--detector", "--params", "--tm", "--jobs"], [], stderr);
+        if (options is null)
+        {
+            return 2;
+        }
+
+        if (options.HelpRequested)
+        {
+            stdout.Write(Help);
+            return 0;
+        }
+
+        if (options.Positionals.Count > 0)
+        {
+            return Usage(stderr, $"unexpected argument '{options.Positionals[0]}'");
+        }
+
+        string? data = options.Value("--data");
+        string? labels = options.Value("--labels");
+        if (data is null || labels is null)
+        {
+            return Usage(stderr, data is null ? "--data is required" : "--labels is required");
+        }
+
+        string detector = options.Value("--detector") ?? "htmengine";
+        if (detector.Length == 0 || detector.IndexOfAny(['_', '.', '/', '\\']) >= 0)
+        {
+            return Usage(stderr, $"--detector '{detector}' must be a plain name without '_', '.' or '/' (NAB splits result names on '_')");
+        }
+
+        string parameterSet = options.Value("--params") ?? ModelParameters.NabSetName;
+        if (!ModelParameters.SetNames.Contains(parameterSet))
+        {
+            return Usage(stderr, $"--params '{parameterSet}' is not one of: {string.Join(", ", ModelParameters.SetNames)}");
+        }
+
+        if (!DetectCommand.TryParseTemporalMemory(options.Value("--tm"), out TemporalMemoryKind tm, out string? tmError))
+        {
+            return Usage(stderr, tmError!);
+        }
+
+        int jobs = Environment.ProcessorCount;
+        string? jobsText = options.Value("--jobs");
+        if (jobsText is not null && (!int.TryParse(jobsText, NumberStyles.None, CultureInfo.InvariantCulture, out jobs) || jobs < 1))
+        {
+            return Usage(stderr, $"--jobs '{jobsText}' must be a whole number of at least 1");
+        }
+
+        string? filesList = options.Value("--files");
+        try
+        {
+            var runOptions = new NabRunOptions
+            {
+                DataDirectory = data,
+                LabelsPath = labels,
+                Files = filesList is null ? null : NabCorpus.ReadFileList(filesList),
+                FilesSource = filesList,
+                OutputDirectory = options.Value("--out"),
+                Detector = detector,
+                ParameterSet = parameterSet,
+                TemporalMemory = tm,
+                Jobs = jobs,
+            };
+            NabRunResult result = NabCorpusRunner.Run(runOptions, p => ReportProgress(stderr, p));
+            stderr.WriteLine();
+            CultureInfo c = CultureInfo.InvariantCulture;
+            NabScoreCommand.WriteReport(stdout, result.Score, result.Scorer, "optimised on these files");
+            stdout.WriteLine(string.Create(c, $"model: params={parameterSet} tm={DetectCommand.TemporalMemoryName(tm)} jobs={jobs}"));
+            stdout.WriteLine(string.Create(c, $"time: {result.Records} records, detection {result.DetectTime.TotalSeconds:F1} s ({result.Records / result.DetectTime.TotalSeconds:F0} records/s on {jobs} jobs), scoring {result.ScoreTime.TotalSeconds:F1} s"));
+            stdout.WriteLine(result.Score.SummaryLine);
+            return 0;
+        }
+        catch (NabDataException e)
+        {
+            stderr.WriteLine($"htmengine nab: {e.Message}");
+            return 1;
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"htmengine nab: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static void ReportProgress(TextWriter stderr, NabRunProgress p)
+    {
+        string left = p.Remaining is { } r ? $"{r.TotalSeconds:F0} s left" : "estimating";
+        stderr.Write(string.Create(CultureInfo.InvariantCulture, $"\rnab: {p.FilesDone}/{p.FilesTotal} files, {p.RecordsDone}/{p.RecordsTotal} records, {p.RecordsPerSecond:F0} records/s, {left}   "));
+    }
+
+    private static int Usage(TextWriter stderr, string message)
+    {
+        stderr.WriteLine($"htmengine nab: {message}. Run 'htmengine nab --help'.");
+        return 2;
+    }
+}
