@@ -88,7 +88,10 @@ public sealed class HtmModel
         int predicted = _sequenceMemory.CountPredicted(active);
         _sequenceMemory.Compute(active, Learn);
         Steps++;
-        return RawAnomaly.Compute(activeCount, predicted);
+
+        // NuPIC hands the score out through the TM region's float32 output, so NAB's likelihood sees the float32
+        // value (0.9 arrives as 0.899999976158...). Rounding the same way keeps the likelihood bit-compatible.
+        return (float)RawAnomaly.Compute(activeCount, predicted);
     }
 
     /// <summary>Serialises the whole model into a framed, checksummed checkpoint.</summary>
