@@ -33,9 +33,15 @@ step "services"
 scripts/services.sh start || fail_early "MariaDB or RabbitMQ did not start (see above)"
 
 step "dotnet test"
-dotnet test HtmEngine.Fast.sln -c Release --no-build --nologo \
-    --logger "trx" --logger "console;verbosity=minimal" --results-directory "$OUT/trx"
-test_rc=$?
+# One run per test project, each with its own TRX file name: result files named by timestamp
+# could overwrite each other when two projects finish in the same second.
+test_rc=0
+for project in tests/*/*.csproj; do
+    name=$(basename "$project" .csproj)
+    dotnet test "$project" -c Release --no-build --nologo \
+        --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" --results-directory "$OUT/trx" \
+        || test_rc=$?
+done
 
 passed=0 failed=0 skipped=0
 for trx in "$OUT"/trx/*.trx; do
