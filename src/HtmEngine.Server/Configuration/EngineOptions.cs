@@ -1,0 +1,145 @@
+namespace HtmEngine.Server.Configuration;
+
+/// <summary>The MySQL repository, or the embedded SQLite file when <see cref="Host"/> is empty.</summary>
+/// <param name="Database">Database name.</param>
+/// <param name="Host">MySQL host; empty selects embedded SQLite.</param>
+/// <param name="User">MySQL user.</param>
+/// <param name="Password">MySQL password.</param>
+/// <param name="Port">MySQL TCP port.</param>
+/// <param name="SqlitePath">Absolute path of the embedded database file.</param>
+public sealed record RepositoryOptions(string Database, string Host, string User, string Password, int Port, string SqlitePath)
+{
+    /// <summary>True when no MySQL host is configured: the engine keeps its data in <see cref="SqlitePath"/>.</summary>
+    public bool UsesEmbeddedStorage => Host.Length == 0;
+}
+
+/// <summary>The RabbitMQ broker, or the in-process bus when <see cref="Host"/> is empty.</summary>
+/// <param name="Host">Broker host; empty selects the in-process bus.</param>
+/// <param name="Port">AMQP port.</param>
+/// <param name="VirtualHost">Virtual host.</param>
+/// <param name="User">User name.</param>
+/// <param name="Password">Password.</param>
+/// <param name="ManagementPort">Port of the management plugin's HTTP API.</param>
+public sealed record BusOptions(string Host, int Port, string VirtualHost, string User, string Password, int ManagementPort)
+{
+    /// <summary>True when no broker host is configured: services talk through the in-process bus.</summary>
+    public bool UsesInProcessBus => Host.Length == 0;
+}
+
+/// <summary>The Graphite listener.</summary>
+/// <param name="BindAddress">Address to bind.</param>
+/// <param name="PlaintextPort">Graphite plaintext port.</param>
+/// <param name="QueueName">Queue between listener and storer.</param>
+/// <param name="MaxLineLength">Longest accepted line in bytes.</param>
+public sealed record MetricListenerOptions(string BindAddress, int PlaintextPort, string QueueName, int MaxLineLength);
+
+/// <summary>The metric streamer (storer side).</summary>
+/// <param name="ResultsExchangeName">Fanout exchange receiving model results.</param>
+/// <param name="ChunkSize">Max records per batch streamed to a model.</param>
+public sealed record MetricStreamerOptions(string ResultsExchangeName, int ChunkSize);
+
+/// <summary>The seed template's collector settings; kept for compatibility, not used by the engine.</summary>
+/// <param name="PollInterval">Seconds between polls.</param>
+/// <param name="MetricErrorGracePeriod">Seconds of errors before a metric goes to ERROR.</param>
+public sealed record MetricCollectorOptions(int PollInterval, int MetricErrorGracePeriod);
+
+/// <summary>Anomaly likelihood statistics.</summary>
+/// <param name="MinSampleSize">Records needed before statistics are computed.</param>
+/// <param name="RefreshRate">Records between refreshes.</param>
+/// <param name="SampleSize">Records of history used.</param>
+public sealed record AnomalyLikelihoodOptions(int MinSampleSize, int RefreshRate, int SampleSize);
+
+/// <summary>The model swapper: queue names and runner limits.</summary>
+/// <param name="Profiling">Log extra timing information.</param>
+/// <param name="ResultsQueue">Queue of model results.</param>
+/// <param name="ModelInputQueuePrefix">Prefix of per-model input queues.</param>
+/// <param name="SchedulerNotificationQueue">Queue that wakes the scheduler.</param>
+/// <param name="TargetRequestsPerCheckpoint">Requests between checkpoints.</param>
+/// <param name="MemoryBudgetMb">Memory for hot models in MiB.</param>
+public sealed record ModelSwapperOptions(bool Profiling, string ResultsQueue, string ModelInputQueuePrefix,
+    string SchedulerNotificationQueue, int TargetRequestsPerCheckpoint, int MemoryBudgetMb);
+
+/// <summary>
+/// The whole validated configuration as immutable typed records. Built only by
+/// <see cref="ConfigLoader"/>; every property is already checked.
+/// </summary>
+/// <param name="Directory">The configuration directory it was loaded from.</param>
+/// <param name="Profiling">application.conf [debugging] profiling.</param>
+/// <param name="Repository">application.conf [repository].</param>
+/// <param name="MetricStreamer">application.conf [metric_streamer].</param>
+/// <param name="MetricCollector">application.conf [metric_collector].</param>
+/// <param name="MetricListener">application.conf [metric_listener].</param>
+/// <param name="AnomalyLikelihood">application.conf [anomaly_likelihood].</param>
+/// <param name="WebListen">application.conf [web] listen.</param>
+/// <param name="CheckpointRoot">model-checkpoint.conf [storage] root, absolute.</param>
+/// <param name="ModelSwapper">model-swapper.conf.</param>
+/// <param name="Bus">rabbitmq.conf.</param>
+public sealed record EngineOptions(
+    string Directory,
+    bool Profiling,
+    RepositoryOptions Repository,
+    MetricStreamerOptions MetricStreamer,
+    MetricCollectorOptions MetricCollector,
+    MetricListenerOptions MetricListener,
+    AnomalyLikelihoodOptions AnomalyLikelihood,
+    ListenEndpoint WebListen,
+    string CheckpointRoot,
+    ModelSwapperOptions ModelSwapper,
+    BusOptions Bus)
+{
+    /// <summary>True when the repository is the embedded SQLite file.</summary>
+    public bool UsesEmbeddedStorage => Repository.UsesEmbeddedStorage;
+
+    /// <summary>True when the bus is in-process.</summary>
+    public bool UsesInProcessBus => Bus.UsesInProcessBus;
+
+    /// <summary>Maps checked values onto the typed records.</summary>
+    public static EngineOptions Bind(ConfigValues v)
+    {
+        ArgumentNullException.ThrowIfNull(v);
+        const string App = "application";
+        const string Swapper = "model-swapper";
+        const string Rabbit = "rabbitmq";
+        return new EngineOptions(
+            v.Directory,
+            v.Boolean(App, "debugging", "profiling"),
+            new RepositoryOptions(
+                v.Text(App, "repository", "db"),
+                v.Text(App, "repository", "host"),
+                v.Text(App, "repository", "user"),
+                v.Text(App, "repository", "passwd"),
+                v.Port(App, "repository", "port"),
+                v.Text(App, "repository", "sqlite_path")),
+            new MetricStreamerOptions(
+                v.Text(App, "metric_streamer", "results_exchange_name"),
+                (int)v.Integer(App, "metric_streamer", "chunk_size")),
+            new MetricCollectorOptions(
+                (int)v.Integer(App, "metric_collector", "poll_interval"),
+                (int)v.Integer(App, "metric_collector", "metric_error_grace_period")),
+            new MetricListenerOptions(
+                v.Text(App, "metric_listener", "bind_address"),
+                v.Port(App, "metric_listener", "plaintext_port"),
+                v.Text(App, "metric_listener", "queue_name"),
+                (int)v.Integer(App, "metric_listener", "max_line_length")),
+            new AnomalyLikelihoodOptions(
+                (int)v.Integer(App, "anomaly_likelihood", "statistics_min_sample_size"),
+                (int)v.Integer(App, "anomaly_likelihood", "statistics_refresh_rate"),
+                (int)v.Integer(App, "anomaly_likelihood", "statistics_sample_size")),
+            v.Endpoint(App, "web", "listen"),
+            v.Text("model-checkpoint", "storage", "root"),
+            new ModelSwapperOptions(
+                v.Boolean(Swapper, "debugging", "profiling"),
+                v.Text(Swapper, "interface_bus", "results_queue"),
+                v.Text(Swapper, "interface_bus", "model_input_queue_prefix"),
+                v.Text(Swapper, "interface_bus", "scheduler_notification_queue"),
+                (int)v.Integer(Swapper, "model_runner", "target_requests_per_checkpoint"),
+                (int)v.Integer(Swapper, "model_runner", "memory_budget_mb")),
+            new BusOptions(
+                v.Text(Rabbit, "connection", "host"),
+                v.Port(Rabbit, "connection", "port"),
+                v.Text(Rabbit, "connection", "virtual_host"),
+                v.Text(Rabbit, "credentials", "user"),
+                v.Text(Rabbit, "credentials", "password"),
+                v.Port(Rabbit, "management", "port")));
+    }
+}

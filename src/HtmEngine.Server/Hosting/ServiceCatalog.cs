@@ -1,0 +1,26 @@
+using HtmEngine.Server.Configuration;
+
+namespace HtmEngine.Server.Hosting;
+
+/// <summary>One service <c>htmengine serve --services</c> can run.</summary>
+/// <param name="Name">The name used on the command line and in supervisord.conf.</param>
+/// <param name="Description">What it does, for the start-up plan.</param>
+/// <param name="Issue">The issue that delivers it, shown while <paramref name="Create"/> is null.</param>
+/// <param name="Create">Builds the service from the configuration; null until its issue lands.</param>
+public sealed record ServiceEntry(string Name, string Description, int Issue, Func<EngineOptions, IEngineService>? Create);
+
+/// <summary>The services of the engine, in start order. Later issues replace a null factory with their service.</summary>
+public static class ServiceCatalog
+{
+    /// <summary>Every service, in start order (consumers before producers so no message waits for a reader).</summary>
+    public static IReadOnlyList<ServiceEntry> All { get; } =
+    [
+        new("anomaly", "anomaly service: likelihood, anomaly_score, results exchange", 7, null),
+        new("models", "model scheduler and shard runners", 7, null),
+        new("storer", "metric storer: queue to metric_data", 7, null),
+        new("listener", "Graphite plaintext listener", 5, null),
+    ];
+
+    /// <summary>Finds a service by name.</summary>
+    public static ServiceEntry? Find(string name) => All.FirstOrDefault(s => s.Name == name);
+}

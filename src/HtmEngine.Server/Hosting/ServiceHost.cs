@@ -1,0 +1,77 @@
+namespace HtmEngine.Server.Hosting;
+
+/// <summary>
+/// Runs a list of <see cref="IEngineService"/>s until a stop is requested: start in order, wait,
+/// stop in reverse order. If a start fails, the services already started are stopped before the
+/// error is rethrown, so a half-started engine never lingers.
+/// </summary>
+public sealed class ServiceHost
+{
+    private readonly IReadOnlyList<IEngineService> _services;
+    private readonly TextWriter _log;
+    private readonly TimeSpan _stopTimeout;
+
+    /// <summary>Creates a host for <paramref name="services"/>, reporting progress to <paramref name="log"/>.</summary>
+    public ServiceHost(IReadOnlyList<IEngineService> services, TextWriter log, TimeSpan stopTimeout)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(log);
+        _services = services;
+        _log = log;
+        _stopTimeout = stopTimeout;
+    }
+
+    /// <summary>Starts every service, waits for <paramref name="stopRequested"/>, then stops them all.</summary>
+    public async Task RunAsync(CancellationToken stopRequested)
+    {
+        var started = new List<IEngineService>(_services.Count);
+        try
+        {
+            foreach (var service in _services)
+            {
+                await service.StartAsync(stopRequested).ConfigureAwait(false);
+                started.Add(service);
+                _log.WriteLine($"htmengine: started {service.Name}");
+            }
+
+            _log.WriteLine("htmengine: running; stop with Ctrl-C or SIGTERM");
+            await _log.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, stopRequested).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopRequested.IsCancellationRequested)
+        {
+            // The normal way out: a signal asked us to stop.
+        }
+        finally
+        {
+            await StopAllAsync(started).ConfigureAwait(false);
+        }
+    }
+
+    private async Task StopAllAsync(List<IEngineService> started)
+    {
+        using var timeout = new CancellationTokenSource(_stopTimeout);
+        List<Exception>? failures = null;
+        for (int i = started.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                await started[i].StopAsync(timeout.Token).ConfigureAwait(false);
+                _log.WriteLine($"htmengine: stopped {started[i].Name}");
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Keep stopping the rest; one stuck service must not keep the others running.
+                (failures ??= []).Add(e);
+                _log.WriteLine($"htmengine: stopping {started[i].Name} failed: {e.Message}");
+            }
+        }
+
+        _log.WriteLine("htmengine: stopped");
+        await _log.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        if (failures is not null)
+        {
+            throw new AggregateException("one or more services failed to stop", failures);
+        }
+    }
+}
