@@ -126,6 +126,102 @@ public static class GraphiteParser
             return;
         }
 
+        if (!TryParseCanonicalLine(line, ref state, ref handler))
+        {
+            ParseGeneralLine(line, ref state, ref handler);
+        }
+    }
+
+    /// <summary>
+    /// The shape nearly every sender uses, in one pass: <c>name SP [-]digits[.digits] SP digits[CR]</c>. Returns false
+    /// (having reported nothing) for anything else, which the general path then parses or rejects.
+    /// </summary>
+    private static bool TryParseCanonicalLine<THandler>(ReadOnlySpan<byte> line, ref GraphiteParserState state, ref THandler handler)
+        where THandler : IGraphiteLineHandler
+    {
+        int nameEnd = line.IndexOfAny(s_blanks);
+        if (nameEnd <= 0 || line[nameEnd] != (byte)' ' || nameEnd > state.MaxNameLength)
+        {
+            return false;
+        }
+
+        int i = nameEnd + 1;
+        bool negative = false;
+        if ((uint)i < (uint)line.Length && line[i] == (byte)'-')
+        {
+            negative = true;
+            i++;
+        }
+
+        ulong mantissa = 0;
+        int digits = 0;
+        int fractionDigits = 0;
+        bool seenDot = false;
+        for (; (uint)i < (uint)line.Length; i++)
+        {
+            byte c = line[i];
+            uint digit = (uint)(c - '0');
+            if (digit <= 9)
+            {
+                mantissa = (mantissa * 10) + digit;
+                digits++;
+                fractionDigits += seenDot ? 1 : 0;
+            }
+            else if (c == (byte)'.' && !seenDot)
+            {
+                seenDot = true;
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        if (digits is 0 or > 15 || (uint)i >= (uint)line.Length || line[i] != (byte)' ')
+        {
+            return false;
+        }
+
+        int timestampStart = ++i;
+        long timestamp = 0;
+        for (; (uint)i < (uint)line.Length; i++)
+        {
+            uint digit = (uint)(line[i] - '0');
+            if (digit > 9)
+            {
+                break;
+            }
+
+            timestamp = (timestamp * 10) + digit;
+        }
+
+        int timestampDigits = i - timestampStart;
+        if (timestampDigits is 0 or > 11
+            || timestamp >= GraphiteParserState.MaxTimestampSeconds
+            || (i != line.Length && (i != line.Length - 1 || line[i] != (byte)'\r')))
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> name = line[..nameEnd];
+        if (!Utf8.IsValid(name))
+        {
+            return false;
+        }
+
+        double value = mantissa;
+        if (fractionDigits > 0)
+        {
+            value /= s_powersOfTen[fractionDigits];
+        }
+
+        handler.OnSample(name, negative ? -value : value, timestamp);
+        return true;
+    }
+
+    private static void ParseGeneralLine<THandler>(ReadOnlySpan<byte> line, ref GraphiteParserState state, ref THandler handler)
+        where THandler : IGraphiteLineHandler
+    {
         int start = line.IndexOfAnyExcept(s_blanks);
         if (start < 0)
         {

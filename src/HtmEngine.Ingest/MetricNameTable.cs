@@ -162,6 +162,7 @@ public sealed class MetricNameTable
     /// <summary>A seeded multiply-rotate hash over 8-byte words; names are short, so this beats a general hash.</summary>
     private static int Hash(ReadOnlySpan<byte> key)
     {
+        ReadOnlySpan<byte> original = key;
         ulong h = s_seed ^ ((ulong)key.Length * 0x9E3779B97F4A7C15);
         while (key.Length >= 8)
         {
@@ -170,9 +171,20 @@ public sealed class MetricNameTable
         }
 
         ulong tail = 0;
-        for (int i = 0; i < key.Length; i++)
+        if (key.Length > 0)
         {
-            tail |= (ulong)key[i] << (8 * i);
+            if (original.Length >= 8)
+            {
+                // Re-read the last 8 bytes (overlapping the previous word) instead of looping over the tail.
+                tail = MemoryMarshal.Read<ulong>(original[^8..]);
+            }
+            else
+            {
+                for (int i = 0; i < key.Length; i++)
+                {
+                    tail |= (ulong)key[i] << (8 * i);
+                }
+            }
         }
 
         h = (h ^ tail) * 0x94D049BB133111EB;
