@@ -220,16 +220,20 @@ public sealed class GraphiteListener : IAsyncDisposable
         var producer = new SampleProducer(_batcher, Names, Counters, _rejectionLog, _options, remote);
         var connection = new GraphiteConnection(client, producer, Counters, _options, _logger, remote, _abort.Token);
         Counters.ConnectionOpened();
-        _connections[connection] = RunConnectionAsync(connection);
+
+        // Registered before it may run, so its own removal can never precede its registration.
+        var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _connections[connection] = RunConnectionAsync(connection, registered.Task);
+        registered.SetResult();
         if (Volatile.Read(ref _stopping) != 0)
         {
             connection.Close();
         }
     }
 
-    private async Task RunConnectionAsync(GraphiteConnection connection)
+    private async Task RunConnectionAsync(GraphiteConnection connection, Task registered)
     {
-        await Task.Yield();
+        await registered.ConfigureAwait(false);
         try
         {
             await connection.RunAsync().ConfigureAwait(false);

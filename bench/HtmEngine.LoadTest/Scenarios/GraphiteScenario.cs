@@ -78,6 +78,8 @@ public sealed class GraphiteScenario : IScenario
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             Task[] clients = StartClients(listener.LocalEndPoint!, payloads, stop.Token);
             using Process self = Process.GetCurrentProcess();
+            long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+            long acceptedBefore = listener.Counters.LinesAccepted;
             await SampleAsync(
                 () => listener.Counters.LinesAccepted,
                 () =>
@@ -91,8 +93,11 @@ public sealed class GraphiteScenario : IScenario
                 output,
                 "cpu(listener+generator)",
                 cancellationToken).ConfigureAwait(false);
+            long allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+            long accepted = listener.Counters.LinesAccepted - acceptedBefore;
             await stop.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(clients).ConfigureAwait(false);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"managed allocation while streaming (whole process, generator included): {allocated / 1024.0 / 1024.0:F1} MiB for {accepted} lines = {(accepted == 0 ? 0 : allocated / (double)accepted):F3} B/line"));
         }
         finally
         {
