@@ -77,11 +77,62 @@ public static class GraphiteParser
     /// <param name="handler">Told about each line.</param>
     /// <returns>The number of lines consumed.</returns>
     public static int ParseLines<THandler>(ref SequenceReader<byte> reader, ref GraphiteParserState state, ref THandler handler)
+        where THandler : IGraphiteLineHandler => ParseLines(ref reader, ref state, ref handler, int.MaxValue);
+
+    /// <summary>
+    /// Consumes complete lines, at most <paramref name="maxLines"/> (a caller whose output buffer has room for that
+    /// many samples uses this to stop before it overflows). Same results as calling <see cref="TryParseLine"/>
+    /// repeatedly, but lines inside one segment are walked without advancing the reader per line.
+    /// </summary>
+    /// <typeparam name="THandler">A struct handler, for direct calls.</typeparam>
+    /// <param name="reader">The buffered input.</param>
+    /// <param name="state">The stream's limits and state.</param>
+    /// <param name="handler">Told about each line.</param>
+    /// <param name="maxLines">The most lines to consume (at least 1).</param>
+    /// <returns>The number of lines consumed.</returns>
+    public static int ParseLines<THandler>(ref SequenceReader<byte> reader, ref GraphiteParserState state, ref THandler handler, int maxLines)
         where THandler : IGraphiteLineHandler
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLines, 1);
         int lines = 0;
-        while (TryParseLine(ref reader, ref state, ref handler))
+        while (lines < maxLines)
         {
+            if (state.IsDiscarding && !SkipDiscardedLine(ref reader, ref state))
+            {
+                break;
+            }
+
+            // Every complete line of the current segment, advancing the reader once.
+            ReadOnlySpan<byte> span = reader.UnreadSpan;
+            int consumed = 0;
+            while (lines < maxLines)
+            {
+                ReadOnlySpan<byte> rest = span[consumed..];
+                int newline = rest.IndexOf((byte)'\n');
+                if (newline < 0)
+                {
+                    break;
+                }
+
+                if (newline > state.MaxLineLength)
+                {
+                    handler.OnRejected(GraphiteRejectReason.LineTooLong, rest[..Math.Min(newline, RejectedPreviewLength)]);
+                }
+                else
+                {
+                    ParseLine(rest[..newline], ref state, ref handler);
+                }
+
+                consumed += newline + 1;
+                lines++;
+            }
+
+            reader.Advance(consumed);
+            if (lines >= maxLines || !TryParseMultiSegmentLine(ref reader, ref state, ref handler))
+            {
+                break;
+            }
+
             lines++;
         }
 

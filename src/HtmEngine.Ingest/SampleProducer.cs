@@ -32,23 +32,19 @@ internal sealed class SampleProducer
     public bool HasPendingSamples => _chunk.Count > 0;
 
     /// <summary>
-    /// Parses complete lines until the buffer is used up or the chunk is full. With <paramref name="isFinal"/>, an
-    /// unterminated rest is rejected. Returns how far the buffer was consumed.
+    /// Parses complete lines until the buffer is used up or as many lines as the chunk has room for were parsed
+    /// (then <paramref name="chunkFull"/> is set: publish, then call again with the rest). With
+    /// <paramref name="isFinal"/>, an unterminated rest is rejected. Returns how far the buffer was consumed.
     /// </summary>
     public SequencePosition Parse(in ReadOnlySequence<byte> buffer, bool isFinal, out bool chunkFull)
     {
         _state.NowSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var reader = new SequenceReader<byte>(buffer);
         var handler = new Handler(this);
-        chunkFull = false;
-        while (GraphiteParser.TryParseLine(ref reader, ref _state, ref handler))
-        {
-            if (_chunk.IsFull)
-            {
-                chunkFull = true;
-                break;
-            }
-        }
+        // Each line yields at most one sample, so parsing as many lines as the chunk has room for cannot overflow it.
+        // Stopping at that limit means more lines may follow: the caller publishes and calls again.
+        int room = _chunk.Capacity - _chunk.Count;
+        chunkFull = GraphiteParser.ParseLines(ref reader, ref _state, ref handler, room) == room;
 
         if (!chunkFull && isFinal)
         {

@@ -126,7 +126,10 @@ public class GraphiteParserProperties
     {
         List<object> whole = Parse(new ReadOnlySequence<byte>(stream.Data));
         List<object> split = Parse(Segments(stream.Data, stream.Cuts));
-        return whole.SequenceEqual(split) && whole.Count == stream.Data.Count(b => b == (byte)'\n');
+        List<object> oneByOne = Parse(Segments(stream.Data, stream.Cuts), maxLines: 0);
+        List<object> inThrees = Parse(Segments(stream.Data, stream.Cuts), maxLines: 3);
+        return whole.SequenceEqual(split) && whole.SequenceEqual(oneByOne) && whole.SequenceEqual(inThrees)
+            && whole.Count == stream.Data.Count(b => b == (byte)'\n');
     }
 
     [Property(Arbitrary = new[] { typeof(IngestArbitraries) }, MaxTest = 300)]
@@ -155,12 +158,29 @@ public class GraphiteParserProperties
         return true;
     }
 
-    private static List<object> Parse(ReadOnlySequence<byte> input)
+    /// <summary>maxLines: -1 = ParseLines, 0 = a TryParseLine loop, n = ParseLines n lines at a time.</summary>
+    private static List<object> Parse(ReadOnlySequence<byte> input, int maxLines = -1)
     {
         var state = new GraphiteParserState(MaxLine, MaxName) { NowSeconds = Now };
         var recorder = new Recorder();
         var reader = new SequenceReader<byte>(input);
-        GraphiteParser.ParseLines(ref reader, ref state, ref recorder);
+        if (maxLines < 0)
+        {
+            GraphiteParser.ParseLines(ref reader, ref state, ref recorder);
+        }
+        else if (maxLines == 0)
+        {
+            while (GraphiteParser.TryParseLine(ref reader, ref state, ref recorder))
+            {
+            }
+        }
+        else
+        {
+            while (GraphiteParser.ParseLines(ref reader, ref state, ref recorder, maxLines) == maxLines)
+            {
+            }
+        }
+
         GraphiteParser.Complete(ref reader, ref state, ref recorder);
         return recorder.Outcomes;
     }
