@@ -44,6 +44,9 @@ public class GraphiteListenerTests
         using (Socket reset = await ConnectAsync(listener))
         {
             await SendAllAsync(reset, Encoding.ASCII.GetBytes("c 3 1700000000\nd 4 1700"));
+
+            // A reset may discard data the server has not read yet; make sure the whole line was taken first.
+            await WaitUntilAsync(() => listener.Counters.LinesAccepted == 2, "line before the reset");
             reset.LingerState = new LingerOption(true, 0);
             reset.Close();
         }
@@ -105,7 +108,7 @@ public class GraphiteListenerTests
         using Socket idle = await ConnectAsync(listener);
         await SendAndCloseAsync(listener, Lines("busy", 100));
         Assert.Equal(100, listener.Counters.LinesAccepted);
-        Assert.Equal(1, listener.Counters.ConnectionsOpen);
+        await WaitUntilAsync(() => listener.Counters.ConnectionsOpen == 1, "only the idle client left");
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
         await listener.DisposeAsync();
@@ -268,5 +271,37 @@ public class GraphiteListenerTests
         Assert.Equal(20, listener.Counters.LinesAccepted);
         Assert.Equal(20, listener.Counters.SamplesDropped);
         Assert.True(sink.Calls >= 1);
+    }
+    [Fact]
+    public async Task New_names_beyond_the_name_table_limit_are_rejected()
+    {
+        var sink = new InMemoryMetricSampleSink(keepSamples: true);
+        await using GraphiteListener listener = await StartAsync(sink, o => o.MaxNames = 2);
+        await SendAndCloseAsync(listener, Encoding.ASCII.GetBytes("a 1 1700000000\nb 2 1700000000\nc 3 1700000000\na 4 1700000000\n"));
+        await listener.StopAsync();
+        Assert.Equal(["a", "b", "a"], sink.Snapshot().Select(s => s.Name));
+        Assert.Equal(1, listener.Counters.GetLinesRejected(GraphiteRejectReason.NameTableFull));
+    }
+
+    [Theory]
+    [InlineData(nameof(GraphiteListenerOptions.Port))]
+    [InlineData(nameof(GraphiteListenerOptions.MaxConnections))]
+    [InlineData(nameof(GraphiteListenerOptions.MaxNameLength))]
+    [InlineData(nameof(GraphiteListenerOptions.MaxBufferedBytesPerConnection))]
+    [InlineData(nameof(GraphiteListenerOptions.FlushDelay))]
+    public void Invalid_options_are_refused(string setting)
+    {
+        var options = new GraphiteListenerOptions();
+        switch (setting)
+        {
+            case nameof(GraphiteListenerOptions.Port): options.Port = 70000; break;
+            case nameof(GraphiteListenerOptions.MaxConnections): options.MaxConnections = 0; break;
+            case nameof(GraphiteListenerOptions.MaxNameLength): options.MaxNameLength = options.MaxLineLength + 1; break;
+            case nameof(GraphiteListenerOptions.MaxBufferedBytesPerConnection): options.MaxBufferedBytesPerConnection = options.MaxLineLength; break;
+            default: options.FlushDelay = TimeSpan.Zero; break;
+        }
+
+        var ex = Assert.Throws<ArgumentException>(() => new GraphiteListener(options, new InMemoryMetricSampleSink()));
+        Assert.Equal(setting, ex.ParamName);
     }
 }
