@@ -10,7 +10,7 @@ namespace HtmEngine.LoadTest.Scenarios;
 /// <summary>
 /// Graphite ingest throughput: the listener runs in-process with the in-memory sink, N loopback connections stream
 /// pre-generated ~48-byte lines, and every second the listener's own accepted-line counter is sampled. The headline
-/// (last line) is the median of the per-second rates after a warm-up (default 3 s: under tiered compilation the
+/// (last line) is the median of the per-second rates after a warm-up (default 5 s: under tiered compilation the
 /// parser starts in unoptimised code, and on a busy 2-core box the optimising JIT can take seconds to catch up). With <c>--relay</c> the same load
 /// goes to a carbon-c-relay child process (<c>match * send to blackhole</c>) and its own <c>metricsReceived</c>
 /// statistic, submitted every second to an in-process listener, is reported instead.
@@ -26,7 +26,7 @@ public sealed class GraphiteScenario : IScenario
     public string Description => "Graphite TCP listener: accepted lines/s (listener's own counter)";
 
     /// <inheritdoc />
-    public string Usage => "graphite [--connections 4] [--seconds 10] [--warmup 3] [--names 1000] [--relay [--relay-path /usr/bin/carbon-c-relay]]  (warm-up + seconds <= 30)";
+    public string Usage => "graphite [--connections 4] [--seconds 10] [--warmup 5] [--names 1000] [--relay [--relay-path /usr/bin/carbon-c-relay]]  (warm-up + seconds <= 30)";
 
     /// <inheritdoc />
     public async Task<int> RunAsync(ScenarioArguments args, TextWriter output, CancellationToken cancellationToken)
@@ -35,7 +35,7 @@ public sealed class GraphiteScenario : IScenario
         ArgumentNullException.ThrowIfNull(output);
         int connections = args.GetInt("connections", 4, 1, 256);
         int seconds = args.GetInt("seconds", 10, 1, MaxTotalSeconds);
-        int warmup = args.GetInt("warmup", 3, 0, 10);
+        int warmup = args.GetInt("warmup", 5, 0, 10);
         if (warmup + seconds > MaxTotalSeconds)
         {
             throw new ArgumentException($"--warmup plus --seconds must not exceed {MaxTotalSeconds}");
