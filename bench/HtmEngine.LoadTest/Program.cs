@@ -1,13 +1,75 @@
+using HtmEngine.LoadTest.Scenarios;
+
 namespace HtmEngine.LoadTest;
 
 /// <summary>Runs one end-to-end scenario named by the first argument.</summary>
 public static class Program
 {
+    // To add a scenario: write a class implementing IScenario under Scenarios/ and list it here.
+    private static readonly IScenario[] s_scenarios =
+    [
+        new GraphiteScenario(),
+    ];
+
     /// <summary>Entry point.</summary>
-    public static int Main(string[] args)
+    /// <param name="args">The scenario name, then its options (<c>--name value</c> or <c>--flag</c>).</param>
+    /// <returns>0 on success, 2 on a usage error, 1 when the scenario failed.</returns>
+    public static async Task<int> Main(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        Console.Error.WriteLine("usage: HtmEngine.LoadTest <scenario> [options]; no scenario exists yet");
-        return 2;
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            PrintUsage(Console.Out);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        IScenario? scenario = Array.Find(s_scenarios, s => string.Equals(s.Name, args[0], StringComparison.OrdinalIgnoreCase));
+        if (scenario is null)
+        {
+            Console.Error.WriteLine($"unknown scenario '{args[0]}'");
+            PrintUsage(Console.Error);
+            return 2;
+        }
+
+        ScenarioArguments options;
+        try
+        {
+            options = ScenarioArguments.Parse(args.AsSpan(1));
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(scenario.Usage);
+            return 2;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+
+        try
+        {
+            return await scenario.RunAsync(options, Console.Out, cancel.Token).ConfigureAwait(false);
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(scenario.Usage);
+            return 2;
+        }
+    }
+
+    private static void PrintUsage(TextWriter writer)
+    {
+        writer.WriteLine("usage: HtmEngine.LoadTest <scenario> [options]");
+        writer.WriteLine("scenarios:");
+        foreach (IScenario scenario in s_scenarios)
+        {
+            writer.WriteLine($"  {scenario.Name,-10} {scenario.Description}");
+            writer.WriteLine($"             {scenario.Usage}");
+        }
     }
 }

@@ -102,6 +102,7 @@ public static class NabCsv
 
             if (expectedRows >= 0 && scores.Count == expectedRows)
             {
+                int firstExtraLine = lineNumber;
                 int extra = scores.Count + 1;
                 while ((line = reader.ReadLine()) is not null)
                 {
@@ -111,7 +112,7 @@ public static class NabCsv
                     }
                 }
 
-                throw new NabRowCountException(path, null, expectedRows, extra, dataFilePath);
+                throw new NabRowCountException(path, firstExtraLine, expectedRows, extra, dataFilePath);
             }
 
             ReadOnlySpan<char> text = Field(path, lineNumber, line, scoreColumn);

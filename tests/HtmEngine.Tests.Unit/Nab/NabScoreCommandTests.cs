@@ -152,7 +152,7 @@ public sealed class NabScoreCommandTests(ITestOutputHelper output) : IDisposable
         var (code, _, stderr) = RunTiny(root);
         Assert.Equal(1, code);
         Assert.Contains(path, stderr, StringComparison.Ordinal);
-        Assert.Contains("has 52 data rows", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{path}:52: has 52 data rows", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
