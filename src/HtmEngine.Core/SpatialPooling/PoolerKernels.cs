@@ -229,6 +229,29 @@ internal static class PoolerKernels
         }
     }
 
+    /// <summary>Writes 1 for every set bit and 0 for every clear bit, one float per bit of <paramref name="output"/>.</summary>
+    public static void ExpandBits(ReadOnlySpan<ulong> bits, Span<float> output)
+    {
+        int i = 0;
+        if (BitKernels.UseVector256)
+        {
+            ref float target = ref MemoryMarshal.GetReference(output);
+            Vector256<int> laneBits = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);
+            Vector256<float> one = Vector256.Create(1f);
+            for (; i <= output.Length - 8; i += 8)
+            {
+                int eight = (int)(bits[i >> 6] >> (i & 63)) & 0xFF;
+                Vector256<float> mask = Vector256.Equals(Vector256.Create(eight) & laneBits, laneBits).AsSingle();
+                (one & mask).StoreUnsafe(ref target, (nuint)i);
+            }
+        }
+
+        for (; i < output.Length; i++)
+        {
+            output[i] = (bits[i >> 6] & (1UL << (i & 63))) != 0 ? 1f : 0f;
+        }
+    }
+
     /// <summary>
     /// Appends, in ascending order, every index in [<paramref name="from"/>, <paramref name="to"/>) whose value is at
     /// least <paramref name="minimum"/>.

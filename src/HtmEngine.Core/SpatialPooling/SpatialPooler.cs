@@ -1,3 +1,4 @@
+using System.Numerics;
 using HtmEngine.Core.Checkpoints;
 using HtmEngine.Core.Randomness;
 using HtmEngine.Core.Sdr;
@@ -52,6 +53,16 @@ public sealed class SpatialPooler
     private readonly float[] _zeroDelta;
     private readonly float[] _indicator;
 
+    // Transposed connected matrix (one row of column bits per input) and the bit-sliced overlap planes.
+    private readonly int _columnWords;
+    private readonly ulong[] _transposed;    // _inputWidth × _columnWords
+    private readonly ulong[] _planes;        // BitSlicedOverlap.Planes × _columnWords
+    private readonly ulong[] _validColumns;
+    private readonly ulong[] _winnerMask;
+    private readonly ulong[] _maskScratch;
+    private readonly int[] _activeInputs;
+    private bool _overlapsInPlanes;
+
     private float _minOverlapDutyCycle;
     private int _iteration;
     private int _learnIteration;
@@ -99,6 +110,18 @@ public sealed class SpatialPooler
         Array.Fill(_bumpDelta, _belowStimulusInc);
         _zeroDelta = new float[_stride];
         _indicator = new float[_columns];
+        _columnWords = (BitKernels.WordCount(_columns) + 3) & ~3;
+        _transposed = new ulong[_inputWidth * _columnWords];
+        _planes = new ulong[BitSlicedOverlap.Planes * _columnWords];
+        _validColumns = new ulong[_columnWords];
+        for (int c = 0; c < _columns; c++)
+        {
+            BitKernels.SetBit(_validColumns, c);
+        }
+
+        _winnerMask = new ulong[_columnWords];
+        _maskScratch = new ulong[_columnWords];
+        _activeInputs = new int[_inputWidth];
         if (initialise)
         {
             Initialise(parameters);
@@ -157,8 +180,24 @@ public sealed class SpatialPooler
             _learnIteration++;
         }
 
-        BitKernels.AndPopCountRows(input, _connected, _overlaps);
-        int active = InhibitColumns(activeColumns);
+        int active;
+        int activeInputs = BitKernels.GetSetBits(input, _activeInputs);
+        if (BitKernels.UseVector256 && activeInputs <= BitSlicedOverlap.MaxCount)
+        {
+            // Sparse input: add the transposed rows of the active inputs into bit planes, select on the planes.
+            BitSlicedOverlap.Accumulate(_transposed, _columnWords, _activeInputs.AsSpan(0, activeInputs), _planes);
+            BitSlicedOverlap.SelectWinners(_planes, _columnWords, _numDesired, _minEligibleOverlap, activeInputs, _validColumns, _winnerMask, _maskScratch);
+            active = BitKernels.GetSetBits(_winnerMask, activeColumns);
+            _overlapsInPlanes = true;
+        }
+        else
+        {
+            // Reference path: AND + POPCNT over every connected row, then a histogram.
+            BitKernels.AndPopCountRows(input, _connected, _overlaps);
+            active = InhibitColumns(activeColumns);
+            _overlapsInPlanes = false;
+        }
+
         if (learn)
         {
             Learn(activeColumns[..active]);
@@ -239,7 +278,16 @@ public sealed class SpatialPooler
 
         // Duty cycles over min(period, iteration) steps.
         int period = Math.Min(_dutyCyclePeriod, _iteration);
-        PoolerKernels.PositiveIndicator(_overlaps, _indicator);
+        if (_overlapsInPlanes)
+        {
+            BitSlicedOverlap.Positive(_planes, _columnWords, _validColumns, _maskScratch);
+            PoolerKernels.ExpandBits(_maskScratch, _indicator);
+        }
+        else
+        {
+            PoolerKernels.PositiveIndicator(_overlaps, _indicator);
+        }
+
         PoolerKernels.UpdateDutyCycles(_overlapDutyCycles, _indicator, period);
         Array.Clear(_indicator);
         for (int i = 0; i < winners.Length; i++)
@@ -295,7 +343,23 @@ public sealed class SpatialPooler
             delta = _zeroDelta;
         }
 
+        Span<ulong> previous = stackalloc ulong[_words];
+        connected.CopyTo(previous);
         _connectedCounts[column] = PoolerKernels.UpdateRow(row, potential, delta, _trimThreshold, _connectedThreshold, connected);
+
+        // Mirror the synapses that crossed the threshold into the transposed matrix.
+        ulong columnBit = 1UL << (column & 63);
+        int columnWord = column >> 6;
+        for (int w = 0; w < previous.Length; w++)
+        {
+            ulong changed = previous[w] ^ connected[w];
+            while (changed != 0)
+            {
+                int input = (w << 6) + BitOperations.TrailingZeroCount(changed);
+                _transposed[(input * _columnWords) + columnWord] ^= columnBit;
+                changed &= changed - 1;
+            }
+        }
     }
 
     /// <summary>Stimulus threshold above zero only: the change, a clip to [0, 1], then +belowStimulusInc until enough synapses connect.</summary>
@@ -309,6 +373,7 @@ public sealed class SpatialPooler
             }
         }
 
+        int poolSize = BitKernels.PopCount(potential);
         while (true)
         {
             int connected = 0;
@@ -320,7 +385,8 @@ public sealed class SpatialPooler
                 }
             }
 
-            if (connected >= _stimulusThreshold)
+            // NuPIC loops forever when the pool is smaller than the threshold; stop once every synapse is connected.
+            if (connected >= _stimulusThreshold || connected == poolSize)
             {
                 return;
             }
@@ -399,8 +465,22 @@ public sealed class SpatialPooler
     /// <summary>Number of connected synapses of a column.</summary>
     internal int GetConnectedCount(int column) => _connectedCounts[column];
 
-    /// <summary>Overlaps of the last step.</summary>
-    internal ReadOnlySpan<int> Overlaps => _overlaps;
+    /// <summary>Overlaps of the last step (before its learning).</summary>
+    internal ReadOnlySpan<int> Overlaps
+    {
+        get
+        {
+            if (_overlapsInPlanes)
+            {
+                for (int c = 0; c < _columns; c++)
+                {
+                    _overlaps[c] = BitSlicedOverlap.CountOf(_planes, _columnWords, c);
+                }
+            }
+
+            return _overlaps;
+        }
+    }
 
     /// <summary>Overlap duty cycles.</summary>
     internal ReadOnlySpan<float> OverlapDutyCycles => _overlapDutyCycles;
@@ -530,13 +610,7 @@ public sealed class SpatialPooler
                 }
             }
 
-            pooler._connectedCounts[c] = PoolerKernels.UpdateRow(
-                pooler._permanences.AsSpan(c * pooler._stride, pooler._stride),
-                pooler._potential.AsSpan(c * pooler._words, pooler._words),
-                pooler._zeroDelta,
-                pooler._trimThreshold,
-                pooler._connectedThreshold,
-                pooler._connected.AsSpan(c * pooler._words, pooler._words));
+            pooler.UpdateColumn(c, pooler._zeroDelta, raise: false);
         }
 
         return pooler;

@@ -151,3 +151,83 @@ public class SpatialPoolerProperties
         return ok;
     }
 }
+
+public class SpatialPoolerPathProperties
+{
+    /// <summary>
+    /// The bit-sliced path (transposed matrix, planes, bit-sliced selection) and the scalar reference path (row
+    /// overlaps, histogram) give the same winners and the same learned permanences, for random pooler shapes.
+    /// </summary>
+    [Property(MaxTest = 40)]
+    public bool Vector_and_scalar_poolers_agree(int seed, ushort columnsRaw, ushort widthRaw, byte activeRaw, byte thresholdRaw)
+    {
+        if (!BitKernelsVector256.IsSupported)
+        {
+            return true;
+        }
+
+        int columns = 1 + (columnsRaw % 600);
+        int width = 1 + (widthRaw % 300);
+        var parameters = new SpatialPoolerParameters
+        {
+            ColumnCount = columns,
+            InputWidth = width,
+            NumActiveColumnsPerInhArea = 1 + (activeRaw % 60),
+            StimulusThreshold = thresholdRaw % 4,
+            Seed = (ulong)(uint)seed + 1,
+        };
+        var vector = new SpatialPooler(parameters);
+        KernelWidth saved = BitKernels.ForcedWidth;
+        SpatialPooler scalar;
+        try
+        {
+            BitKernels.ForcedWidth = KernelWidth.Scalar;
+            scalar = new SpatialPooler(parameters);
+        }
+        finally
+        {
+            BitKernels.ForcedWidth = saved;
+        }
+
+        var random = new Random(seed);
+        var input = new ulong[BitKernels.WordCount(width)];
+        var a = new int[vector.ActiveColumnCount];
+        var b = new int[vector.ActiveColumnCount];
+        for (int step = 0; step < 30; step++)
+        {
+            Array.Clear(input);
+            int on = random.Next(Math.Min(width, 120) + 1);
+            for (int k = 0; k < on; k++)
+            {
+                BitKernels.SetBit(input, random.Next(width));
+            }
+
+            int countA = vector.Compute(input, learn: step % 4 != 3, a);
+            int countB;
+            try
+            {
+                BitKernels.ForcedWidth = KernelWidth.Scalar;
+                countB = scalar.Compute(input, learn: step % 4 != 3, b);
+            }
+            finally
+            {
+                BitKernels.ForcedWidth = saved;
+            }
+
+            if (countA != countB || !a.AsSpan(0, countA).SequenceEqual(b.AsSpan(0, countB)) || !vector.Overlaps.SequenceEqual(scalar.Overlaps))
+            {
+                return false;
+            }
+        }
+
+        for (int c = 0; c < columns; c++)
+        {
+            if (!vector.GetPermanences(c).SequenceEqual(scalar.GetPermanences(c)))
+            {
+                return false;
+            }
+        }
+
+        return vector.OverlapDutyCycles.SequenceEqual(scalar.OverlapDutyCycles) && vector.ActiveDutyCycles.SequenceEqual(scalar.ActiveDutyCycles);
+    }
+}

@@ -262,20 +262,23 @@ public class SpatialPoolerTests
         Assert.False(other.GetPotential(0).SequenceEqual(a.GetPotential(0)));
     }
 
-    [Fact]
-    public void Scalar_and_vector_paths_give_identical_state()
+    [Theory]
+    [InlineData((int)KernelWidth.Scalar)]
+    [InlineData((int)KernelWidth.Vector256)]
+    public void Narrower_kernel_paths_give_the_same_state_as_the_widest(int narrowerWidth)
     {
+        var narrower = (KernelWidth)narrowerWidth;
         var parameters = SpatialPoolerParameters.Nab;
-        var vector = new SpatialPooler(parameters);
+        var widest = new SpatialPooler(parameters);
         KernelWidth saved = BitKernels.ForcedWidth;
-        SpatialPooler scalar;
+        SpatialPooler other;
         var random = new Random(31);
-        var activeVector = new int[40];
-        var activeScalar = new int[40];
+        var activeWidest = new int[40];
+        var activeOther = new int[40];
         try
         {
-            BitKernels.ForcedWidth = KernelWidth.Scalar;
-            scalar = new SpatialPooler(parameters);
+            BitKernels.ForcedWidth = narrower;
+            other = new SpatialPooler(parameters);
         }
         finally
         {
@@ -285,27 +288,27 @@ public class SpatialPoolerTests
         for (int step = 0; step < 150; step++)
         {
             ulong[] input = RandomInput(random);
-            vector.Compute(input, learn: true, activeVector);
+            widest.Compute(input, learn: true, activeWidest);
             try
             {
-                BitKernels.ForcedWidth = KernelWidth.Scalar;
-                scalar.Compute(input, learn: true, activeScalar);
+                BitKernels.ForcedWidth = narrower;
+                other.Compute(input, learn: true, activeOther);
             }
             finally
             {
                 BitKernels.ForcedWidth = saved;
             }
 
-            Assert.Equal(activeScalar, activeVector);
+            Assert.Equal(activeOther, activeWidest);
         }
 
         for (int c = 0; c < 2048; c++)
         {
-            Assert.True(scalar.GetPermanences(c).SequenceEqual(vector.GetPermanences(c)));
+            Assert.True(other.GetPermanences(c).SequenceEqual(widest.GetPermanences(c)));
         }
 
-        Assert.True(scalar.OverlapDutyCycles.SequenceEqual(vector.OverlapDutyCycles));
-        Assert.True(scalar.ActiveDutyCycles.SequenceEqual(vector.ActiveDutyCycles));
+        Assert.True(other.OverlapDutyCycles.SequenceEqual(widest.OverlapDutyCycles));
+        Assert.True(other.ActiveDutyCycles.SequenceEqual(widest.ActiveDutyCycles));
     }
 
     [Fact]
