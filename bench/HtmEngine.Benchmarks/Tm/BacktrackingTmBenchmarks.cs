@@ -73,7 +73,7 @@ public class BacktrackingTmBenchmarks
         }
 
         _tm = new BacktrackingTm(new BacktrackingTmParameters());
-        _tm.ReserveSegments(1 << 17);
+        _tm.ReserveSegments(1 << 18);
         for (int t = 0; t < WarmUpSteps; t++)
         {
             Step();
