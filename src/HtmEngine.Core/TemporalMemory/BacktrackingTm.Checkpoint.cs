@@ -152,6 +152,16 @@ public sealed partial class BacktrackingTm
 
             reader.ReadSpan(tm._synSource.AsSpan(seg * tm._maxSyn, n));
             reader.ReadSpan(tm._synPerm.AsSpan(seg * tm._maxSyn, n));
+            int connected = 0;
+            foreach (float perm in tm._synPerm.AsSpan(seg * tm._maxSyn, n))
+            {
+                if (perm >= p.ConnectedPermanence)
+                {
+                    connected++;
+                }
+            }
+
+            tm._segConnected[seg] = connected;
             if (tm._segCell[seg] >= 0)
             {
                 tm._cellSegCount[tm._segCell[seg]]++;

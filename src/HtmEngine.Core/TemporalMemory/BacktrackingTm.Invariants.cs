@@ -39,6 +39,7 @@ public sealed partial class BacktrackingTm
             }
 
             int baseIdx = seg * _maxSyn;
+            int connectedCount = 0;
             for (int k = 0; k < n; k++)
             {
                 int src = _synSource[baseIdx + k];
@@ -58,6 +59,11 @@ public sealed partial class BacktrackingTm
                     return $"segment {seg} has permanence {perm}";
                 }
 
+                if (perm >= _p.ConnectedPermanence)
+                {
+                    connectedCount++;
+                }
+
                 int occurrences = 0;
                 foreach (int target in _outSynapses.Get(src))
                 {
@@ -71,6 +77,11 @@ public sealed partial class BacktrackingTm
                 {
                     return $"forward index of cell {src} lists segment {seg} {occurrences} times";
                 }
+            }
+
+            if (connectedCount != _segConnected[seg])
+            {
+                return $"segment {seg} connected count {_segConnected[seg]} should be {connectedCount}";
             }
         }
 

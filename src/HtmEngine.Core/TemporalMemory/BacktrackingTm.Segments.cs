@@ -59,6 +59,7 @@ public sealed partial class BacktrackingTm
         }
 
         _segSynCount[seg] = sources.Length;
+        _segConnected[seg] = initial >= _p.ConnectedPermanence ? sources.Length : 0;
         _synapseCount += sources.Length;
         return seg;
     }
@@ -76,6 +77,7 @@ public sealed partial class BacktrackingTm
 
         _synapseCount -= n;
         _segSynCount[seg] = 0;
+        _segConnected[seg] = 0;
         _cellSlots.Get(cell)[_segSlot[seg]] = -1;
         _cellFreeSlots.Add(cell, _segSlot[seg]);
         _cellSegCount[cell]--;
@@ -98,6 +100,7 @@ public sealed partial class BacktrackingTm
         Array.Resize(ref _segLastDcIteration, n);
         Array.Resize(ref _segLastDc, n);
         Array.Resize(ref _segGeneration, n);
+        Array.Resize(ref _segConnected, n);
         Array.Resize(ref _activity, n);
         Array.Resize(ref _touchedSegs, n);
         Array.Resize(ref _freeSegIds, n);
@@ -200,6 +203,8 @@ public sealed partial class BacktrackingTm
         int b = 0;
         int w = baseIdx;
         float initial = _p.InitialPermanence;
+        float connected = _p.ConnectedPermanence;
+        int connectedCount = 0;
         while (a < kept || b < newCount)
         {
             if (b >= newCount || (a < kept && src[a] < added[b]))
@@ -216,9 +221,15 @@ public sealed partial class BacktrackingTm
                 b++;
             }
 
+            if (_synPerm[w] >= connected)
+            {
+                connectedCount++;
+            }
+
             w++;
         }
 
+        _segConnected[seg] = connectedCount;
         _synapseCount += newCount;
         _segSynCount[seg] = kept + newCount;
         if (kept + newCount == 0)

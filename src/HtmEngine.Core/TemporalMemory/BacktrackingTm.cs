@@ -42,6 +42,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private int[] _segLastDcIteration;
     private float[] _segLastDc;
     private int[] _segGeneration;
+    private int[] _segConnected; // synapses with permanence ≥ connectedPerm (Cells4's _nConnected), to skip hopeless segments
     private byte[] _activity;
     private int[] _touchedSegs;
     private int _touchedCount;
@@ -140,6 +141,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _segLastDcIteration = new int[segs];
         _segLastDc = new float[segs];
         _segGeneration = new int[segs];
+        _segConnected = new int[segs];
         _activity = new byte[segs];
         _touchedSegs = new int[segs];
         _freeSegIds = new int[segs];
@@ -369,6 +371,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     }
 
     // ---------------------------------------------------------------- activity counting
+
 
     /// <summary>Counts, for every segment, its synapses (connected or not) whose source is in <paramref name="cells"/>.</summary>
     private void ComputeActivity(ReadOnlySpan<int> cells)
