@@ -215,7 +215,7 @@ public sealed class TemporalMemory : ISequenceMemory
                 {
                     int id = (seg * _maxSynapses) + i;
                     float perm = _synapsePermanence[id];
-                    if (!(perm >= Epsilon && perm <= 1.0f))
+                    if (!(perm >= 0.0f && perm <= 1.0f))
                     {
                         return $"synapse {id} permanence {perm}";
                     }
