@@ -39,7 +39,7 @@ public sealed class HtmModel
         _sequenceMemory = parameters.TemporalMemory switch
         {
             TemporalMemoryKind.Backtracking => new BacktrackingTm(parameters.Backtracking with { ColumnCount = parameters.SpatialPooler.ColumnCount }),
-            _ => throw new ArgumentException($"Temporal memory {parameters.TemporalMemory} is not available in this build.", nameof(parameters)),
+            _ => new TemporalMemory.TemporalMemory(parameters.Tm with { ColumnCount = parameters.SpatialPooler.ColumnCount }),
         };
         _inputBits = new ulong[(_encoder.InputWidth + 63) / 64];
         _activeColumns = new int[parameters.SpatialPooler.ColumnCount];
@@ -128,6 +128,7 @@ public sealed class HtmModel
         ISequenceMemory sequenceMemory = kind switch
         {
             TemporalMemoryKind.Backtracking => BacktrackingTm.Load(ref reader),
+            TemporalMemoryKind.TemporalMemory => TemporalMemory.TemporalMemory.Load(ref reader),
             _ => throw new CheckpointFormatException($"Unknown temporal memory kind {(int)kind}."),
         };
         if (!reader.AtEnd)
@@ -146,6 +147,7 @@ public sealed class HtmModel
             SpatialPooler = spatialPooler.Parameters,
             TemporalMemory = kind,
             Backtracking = sequenceMemory is BacktrackingTm backtracking ? backtracking.Parameters : new BacktrackingTmParameters(),
+            Tm = sequenceMemory is TemporalMemory.TemporalMemory tm ? tm.Parameters : new TemporalMemoryParameters(),
         };
         return new HtmModel(parameters, steps, encoder, spatialPooler, sequenceMemory) { Learn = learn };
     }

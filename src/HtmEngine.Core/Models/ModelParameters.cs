@@ -43,6 +43,9 @@ public sealed record ModelParameters
     /// <summary>Parameters of the backtracking TM (used when <see cref="TemporalMemory"/> is Backtracking).</summary>
     public BacktrackingTmParameters Backtracking { get; init; } = new();
 
+    /// <summary>Parameters of the TemporalMemory (used when <see cref="TemporalMemory"/> is TemporalMemory; NAB's numentaTM values).</summary>
+    public TemporalMemoryParameters Tm { get; init; } = new();
+
     /// <summary>
     /// The range a model uses when the caller knows only the data's observed min and max: widened by 20 % of the
     /// range on each side (NAB's per-file rule and htmengine's inferred-range rule); equal ends become [min, min + 1].

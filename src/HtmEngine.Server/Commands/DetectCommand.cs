@@ -20,7 +20,7 @@ public sealed class DetectCommand : ICommand
     /// <inheritdoc/>
     public string Help => """
         Usage: htmengine detect FILE.csv [--out OUT.csv] [--params nab|htmengine-0.3.4]
-                                [--tm backtracking] [--likelihood nab|engine] [--min X --max Y]
+                                [--tm backtracking|tm] [--likelihood nab|engine] [--min X --max Y]
 
         Runs one fresh model over FILE.csv (header timestamp,value; timestamps yyyy-MM-dd HH:mm:ss)
         in file order and writes timestamp,value,anomaly_score,raw_score, one row per input row.
@@ -33,7 +33,7 @@ public sealed class DetectCommand : ICommand
           --out FILE         Write the scores to FILE (default: standard output; the summary then
                              goes to standard error).
           --params SET       nab (NuPIC 1.0, default) or htmengine-0.3.4 (the original engine's).
-          --tm KIND          backtracking (default).
+          --tm KIND          backtracking (NuPIC's Cells4, default) or tm (TemporalMemory).
           --likelihood KIND  nab: NuPIC's streaming likelihood with NAB's probation, log score and
                              spatial rule; anomaly_score is NAB's final score (default).
                              engine: htmengine's batch likelihood helper fed one row at a time;
@@ -53,8 +53,11 @@ public sealed class DetectCommand : ICommand
         {
             case null or "backtracking":
                 return true;
+            case "tm":
+                kind = TemporalMemoryKind.TemporalMemory;
+                return true;
             default:
-                error = $"--tm '{text}' is not a temporal memory this build has; expected: backtracking";
+                error = $"--tm '{text}' is not a temporal memory; expected backtracking or tm";
                 return false;
         }
     }

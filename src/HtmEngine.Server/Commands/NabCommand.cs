@@ -18,7 +18,7 @@ public sealed class NabCommand : ICommand
     /// <inheritdoc/>
     public string Help => """
         Usage: htmengine nab --data DIR --labels FILE [--files LIST] [--out DIR] [--detector NAME]
-                             [--params nab|htmengine-0.3.4] [--tm backtracking] [--jobs N]
+                             [--params nab|htmengine-0.3.4] [--tm backtracking|tm] [--jobs N]
                htmengine nab score --help
 
         Runs one fresh model per corpus file with NAB's conventions: the file's own min and max
@@ -38,7 +38,8 @@ public sealed class NabCommand : ICommand
           --detector NAME   Detector name for result files and reports (default htmengine; no '_'
                             or '.').
           --params SET      Model parameter set: nab (NuPIC 1.0, default) or htmengine-0.3.4.
-          --tm KIND         Temporal memory: backtracking (default).
+          --tm KIND         Temporal memory: backtracking (NuPIC's Cells4, default) or tm
+                            (TemporalMemory, NAB's numentaTM).
           --jobs N          Files run at once (default: number of cores).
           -h, --help        Show this text.
 
