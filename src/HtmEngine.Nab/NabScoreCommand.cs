@@ -199,27 +199,8 @@ public static class NabScoreCommand
     private static (Dictionary<string, double> Detector, Dictionary<string, double>? Null) ReadThresholds(
         string path, string detector, IReadOnlyList<NabProfile> profiles)
     {
-        if (!File.Exists(path))
+        using (JsonDocument document = NabJson.ParseObject(path, "thresholds file (use --thresholds optimize to optimise)", "expected {detector: {profile: {\"threshold\": t}}}"))
         {
-            throw new NabMissingFileException(path, "thresholds file not found (use --thresholds optimize to optimise)");
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
-        }
-        catch (JsonException ex)
-        {
-            throw new NabFormatException(path, (int?)ex.LineNumber + 1, $"not valid JSON: {ex.Message}", ex);
-        }
-
-        using (document)
-        {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw new NabFormatException(path, null, "expected {detector: {profile: {\"threshold\": t}}}");
-            }
 
             if (!document.RootElement.TryGetProperty(detector, out JsonElement entry))
             {

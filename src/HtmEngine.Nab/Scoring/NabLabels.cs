@@ -16,27 +16,8 @@ public static class NabLabels
     /// <exception cref="NabDataException">The file is missing or malformed.</exception>
     public static IReadOnlyDictionary<string, IReadOnlyList<NabLabelWindow>> Load(string path)
     {
-        if (!File.Exists(path))
+        using (JsonDocument document = NabJson.ParseObject(path, "labels file", "expected a JSON object mapping data files to window lists"))
         {
-            throw new NabMissingFileException(path, "labels file not found");
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
-        }
-        catch (JsonException ex)
-        {
-            throw new NabFormatException(path, (int?)ex.LineNumber + 1, $"not valid JSON: {ex.Message}", ex);
-        }
-
-        using (document)
-        {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw new NabFormatException(path, null, "expected a JSON object mapping data files to window lists");
-            }
 
             var result = new Dictionary<string, IReadOnlyList<NabLabelWindow>>(StringComparer.Ordinal);
             foreach (JsonProperty file in document.RootElement.EnumerateObject())

@@ -40,27 +40,8 @@ public sealed record NabProfile(string Name, double TpWeight, double FpWeight, d
     /// <exception cref="NabDataException">The file is missing, not valid JSON, or lacks a weight.</exception>
     public static IReadOnlyList<NabProfile> Load(string path)
     {
-        if (!File.Exists(path))
+        using (JsonDocument document = NabJson.ParseObject(path, "profiles file", "expected a JSON object of profiles"))
         {
-            throw new NabMissingFileException(path, "profiles file not found");
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
-        }
-        catch (JsonException ex)
-        {
-            throw new NabFormatException(path, (int?)ex.LineNumber + 1, $"not valid JSON: {ex.Message}", ex);
-        }
-
-        using (document)
-        {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw new NabFormatException(path, null, "expected a JSON object of profiles");
-            }
 
             var all = new List<NabProfile>();
             foreach (JsonProperty profile in document.RootElement.EnumerateObject())
