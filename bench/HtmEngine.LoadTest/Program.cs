@@ -4,10 +4,15 @@ namespace HtmEngine.LoadTest;
 public static class Program
 {
     /// <summary>Entry point.</summary>
-    public static int Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        Console.Error.WriteLine("usage: HtmEngine.LoadTest <scenario> [options]; no scenario exists yet");
+        if (args.Length > 0 && args[0] == "storage")
+        {
+            return await StorageScenario.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
+        Console.Error.WriteLine("usage: HtmEngine.LoadTest <scenario> [options]; scenarios: storage");
         return 2;
     }
 }

@@ -5,6 +5,7 @@ using HtmEngine.Storage;
 namespace HtmEngine.Tests.Integration.Storage;
 
 /// <summary>Connection problems give one line naming host, port, database and user, never the password.</summary>
+[Collection(MariaDbCollection.Name)]
 public sealed class ConnectionErrorTests : IRequiresMariaDb
 {
     private static void AssertOneClearLine(StorageConnectionException ex, StorageOptions options)

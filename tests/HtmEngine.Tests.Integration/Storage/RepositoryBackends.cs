@@ -89,6 +89,7 @@ public sealed class SqliteRepositoryTests(SqliteRepositoryFixture fixture) : Rep
 }
 
 /// <summary>The repository contract on MariaDB (bulk-load insert path, the default).</summary>
+[Collection(MariaDbCollection.Name)]
 public sealed class MySqlRepositoryTests(MySqlRepositoryFixture fixture) : RepositoryContractTests, IClassFixture<MySqlRepositoryFixture>, IRequiresMariaDb
 {
     protected override IMetricRepository Repository => fixture.Repository;
@@ -121,6 +122,7 @@ public sealed class MySqlRepositoryTests(MySqlRepositoryFixture fixture) : Repos
 }
 
 /// <summary>The repository contract on MariaDB with the multi-row INSERT path.</summary>
+[Collection(MariaDbCollection.Name)]
 public sealed class MySqlMultiRowRepositoryTests(MySqlMultiRowRepositoryFixture fixture) : RepositoryContractTests, IClassFixture<MySqlMultiRowRepositoryFixture>, IRequiresMariaDb
 {
     protected override IMetricRepository Repository => fixture.Repository;
