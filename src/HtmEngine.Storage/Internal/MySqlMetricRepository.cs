@@ -145,10 +145,32 @@ internal sealed class MySqlMetricRepository : SqlMetricRepository
 
     // ---------------------------------------------------------------- inserts
 
-    protected override Task InsertSamplesAsync(DbConnection connection, DbTransaction transaction, string uid, long firstRowid, ReadOnlyMemory<Sample> samples, int[] accepted, int acceptedCount, CancellationToken cancellationToken)
-        => Options.InsertMethod == MySqlInsertMethod.BulkLoad
-            ? BulkLoadAsync((MySqlConnection)connection, uid, firstRowid, samples, accepted, acceptedCount, cancellationToken)
-            : MultiRowInsertAsync((MySqlConnection)connection, (MySqlTransaction)transaction, uid, firstRowid, samples, accepted, acceptedCount, cancellationToken);
+    protected override async Task InsertSamplesAsync(DbConnection connection, DbTransaction transaction, string uid, long firstRowid, ReadOnlyMemory<Sample> samples, int[] accepted, int acceptedCount, CancellationToken cancellationToken)
+    {
+        var mysql = (MySqlConnection)connection;
+        var tx = (MySqlTransaction)transaction;
+
+        // The parent metric row is locked FOR UPDATE by this transaction, so every inserted row's
+        // foreign key is known to hold: skip InnoDB's per-row parent lookup for this insert. On
+        // failure the connection goes back to the pool, whose reset restores the session default.
+        await SetForeignKeyChecksAsync(mysql, tx, false, cancellationToken).ConfigureAwait(false);
+        if (Options.InsertMethod == MySqlInsertMethod.BulkLoad)
+        {
+            await BulkLoadAsync(mysql, uid, firstRowid, samples, accepted, acceptedCount, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await MultiRowInsertAsync(mysql, tx, uid, firstRowid, samples, accepted, acceptedCount, cancellationToken).ConfigureAwait(false);
+        }
+
+        await SetForeignKeyChecksAsync(mysql, tx, true, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task SetForeignKeyChecksAsync(MySqlConnection connection, MySqlTransaction transaction, bool on, CancellationToken cancellationToken)
+    {
+        using var cmd = new MySqlCommand(on ? "SET SESSION foreign_key_checks = 1" : "SET SESSION foreign_key_checks = 0", connection, transaction);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     private static async Task MultiRowInsertAsync(MySqlConnection connection, MySqlTransaction transaction, string uid, long firstRowid, ReadOnlyMemory<Sample> samples, int[] accepted, int acceptedCount, CancellationToken cancellationToken)
     {
