@@ -43,8 +43,8 @@ public static class StorageScenario
 
         var mysql = backend == "mysql";
         var seconds = int.Parse(Get(o, "seconds", "10"), CultureInfo.InvariantCulture);
-        var batch = int.Parse(Get(o, "batch", mysql ? "5000" : "20000"), CultureInfo.InvariantCulture);
-        var writers = int.Parse(Get(o, "writers", mysql ? "4" : "1"), CultureInfo.InvariantCulture);
+        var batch = int.Parse(Get(o, "batch", mysql ? "20000" : "100000"), CultureInfo.InvariantCulture);
+        var writers = int.Parse(Get(o, "writers", mysql ? "8" : "1"), CultureInfo.InvariantCulture);
         var metrics = int.Parse(Get(o, "metrics", "64"), CultureInfo.InvariantCulture);
         var method = Get(o, "method", "bulk") == "insert" ? MySqlInsertMethod.MultiRowInsert : MySqlInsertMethod.BulkLoad;
         metrics = Math.Max(metrics, writers);
