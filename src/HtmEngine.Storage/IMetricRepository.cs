@@ -74,8 +74,10 @@ public interface IMetricRepository : IAsyncDisposable
     /// <see cref="SampleOutcome.Duplicate"/>, an older one <see cref="SampleOutcome.OutOfOrder"/>;
     /// NaN/infinite values are rejected; nothing is stored for an ERROR metric. Accepted samples get
     /// contiguous rowids after the highest rowid ever used and <c>last_rowid</c> moves with them.
-    /// A rejected sample never fails the rest of the batch. Because rejection is by timestamp, a
-    /// retry after an unacknowledged commit stores nothing twice.
+    /// A rejected sample never fails the rest of the batch. A retry after a commit whose
+    /// acknowledgement was lost finds that attempt's rows and returns its result, so nothing is
+    /// stored twice and the caller still learns the rowids; a later re-delivery of the same
+    /// samples is reported as duplicates.
     /// </summary>
     /// <exception cref="MetricNotFoundException">No such metric.</exception>
     Task<StoreSamplesResult> StoreSamplesAsync(string uid, ReadOnlyMemory<Sample> samples, CancellationToken cancellationToken = default);

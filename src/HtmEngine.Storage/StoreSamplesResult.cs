@@ -7,8 +7,9 @@ public enum SampleOutcome : byte
     Stored,
 
     /// <summary>
-    /// Not stored: its timestamp equals the previous one (a re-delivery, or the same batch retried
-    /// after a commit whose acknowledgement was lost). The data is already in the table.
+    /// Not stored: its timestamp equals the previous one (a re-delivery of data already in the
+    /// table). A retry inside one call after a commit whose acknowledgement was lost is recognised
+    /// and reported as <see cref="Stored"/> with the rowids that commit gave.
     /// </summary>
     Duplicate,
 

@@ -512,10 +512,18 @@ internal abstract class SqlMetricRepository : IMetricRepository
     public Task<StoreSamplesResult> StoreSamplesAsync(string uid, ReadOnlyMemory<Sample> samples, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uid);
-        return WriteAsync((Repo: this, Uid: uid, Samples: samples), static (c, tx, s, attempt, ct) => s.Repo.StoreOnceAsync(c, tx, s.Uid, s.Samples, ct), cancellationToken);
+        return WriteAsync((Repo: this, Uid: uid, Samples: samples, Attempts: new StoreAttempts()), static (c, tx, s, attempt, ct) => s.Repo.StoreOnceAsync(c, tx, s.Uid, s.Samples, s.Attempts, ct), cancellationToken);
     }
 
-    private async Task<StoreSamplesResult> StoreOnceAsync(DbConnection c, DbTransaction tx, string uid, ReadOnlyMemory<Sample> samples, CancellationToken ct)
+    /// <summary>What the previous attempt of one StoreSamples call was about to commit.</summary>
+    private sealed class StoreAttempts
+    {
+        public StoreSamplesResult? Pending { get; set; }
+
+        public object? FirstTimestamp { get; set; }
+    }
+
+    private async Task<StoreSamplesResult> StoreOnceAsync(DbConnection c, DbTransaction tx, string uid, ReadOnlyMemory<Sample> samples, StoreAttempts attempts, CancellationToken ct)
     {
         MetricStatus status;
         long next;
@@ -549,6 +557,15 @@ internal abstract class SqlMetricRepository : IMetricRepository
             }
         }
 
+        // A retry after a commit whose acknowledgement was lost: if exactly the rows the previous
+        // attempt inserted are there, that attempt committed; report its outcome instead of
+        // calling the same samples duplicates.
+        if (attempts.Pending is { StoredCount: > 0 } pending && next == pending.FirstRowid + pending.StoredCount
+            && await PendingCommittedAsync(c, tx, uid, pending.FirstRowid, attempts.FirstTimestamp!, ct).ConfigureAwait(false))
+        {
+            return pending;
+        }
+
         var count = samples.Length;
         var outcomes = new SampleOutcome[count];
         if (count == 0)
@@ -567,8 +584,11 @@ internal abstract class SqlMetricRepository : IMetricRepository
         try
         {
             var acceptedCount = Scrub(samples.Span, tail, outcomes, accepted);
+            var result = new StoreSamplesResult(status, next, acceptedCount, outcomes);
             if (acceptedCount > 0)
             {
+                attempts.Pending = result;
+                attempts.FirstTimestamp = TimestampValue(RoundToSecond(samples.Span[accepted[0]].Timestamp));
                 await InsertSamplesAsync(c, tx, uid, next, samples, accepted, acceptedCount, ct).ConfigureAwait(false);
                 using var update = Command(c, tx, "UPDATE metric SET last_rowid = @last WHERE uid = @uid");
                 Add(update, "@last", next + acceptedCount - 1);
@@ -581,12 +601,21 @@ internal abstract class SqlMetricRepository : IMetricRepository
                 LogRejections(uid, outcomes, acceptedCount);
             }
 
-            return new StoreSamplesResult(status, next, acceptedCount, outcomes);
+            return result;
         }
         finally
         {
             ArrayPool<int>.Shared.Return(accepted);
         }
+    }
+
+    private async Task<bool> PendingCommittedAsync(DbConnection c, DbTransaction tx, string uid, long firstRowid, object firstTimestamp, CancellationToken ct)
+    {
+        using var cmd = Command(c, tx, "SELECT COUNT(*) FROM metric_data WHERE uid = @uid AND rowid = @rowid AND timestamp = @timestamp");
+        Add(cmd, "@uid", uid);
+        Add(cmd, "@rowid", firstRowid);
+        Add(cmd, "@timestamp", firstTimestamp);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture) == 1;
     }
 
     /// <summary>

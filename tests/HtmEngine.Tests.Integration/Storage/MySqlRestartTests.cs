@@ -92,7 +92,10 @@ public sealed class MySqlRestartTests(ITestOutputHelper output) : IRequiresMaria
                 Assert.Equal(1, min);
                 Assert.Equal(sent, max);
                 Assert.Equal(sent, last);
-                Assert.Equal(sent, stored[w] + duplicates[w]);
+                // A batch whose commit was not acknowledged before the crash is recognised on
+                // retry and reported as stored, not as duplicates.
+                Assert.Equal(0, duplicates[w]);
+                Assert.Equal(sent, stored[w]);
                 Assert.True(batchesAfterRestart[w] >= 10, "the writer kept storing after the restart");
             }
         }
