@@ -23,6 +23,12 @@ public static class Program
             return args.Length == 0 ? 2 : 0;
         }
 
+        // The storage scenario parses its own options (it predates the registry).
+        if (args[0] == "storage")
+        {
+            return await StorageScenario.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
         IScenario? scenario = Array.Find(s_scenarios, s => string.Equals(s.Name, args[0], StringComparison.OrdinalIgnoreCase));
         if (scenario is null)
         {
@@ -71,5 +77,8 @@ public static class Program
             writer.WriteLine($"  {scenario.Name,-10} {scenario.Description}");
             writer.WriteLine($"             {scenario.Usage}");
         }
+
+        writer.WriteLine("  storage    sustained sample inserts into MariaDB or SQLite; last line rows_per_s=<n>");
+        writer.WriteLine("             storage --backend mysql|sqlite [--seconds 10] (see StorageScenario.cs for more)");
     }
 }
