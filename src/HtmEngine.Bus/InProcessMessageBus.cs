@@ -420,7 +420,13 @@ public sealed class InProcessMessageBus : IMessageBus
         // Unsettled at disposal: back to the queue as a redelivery, not counted as a failure.
         private void ReturnUnsettled(Envelope envelope)
         {
-            _source.Messages.Writer.TryWrite(envelope with { Redelivered = true });
+            var returned = envelope with { Redelivered = true };
+            if (!_source.Messages.Writer.TryWrite(returned))
+            {
+                // Full: hand it back as soon as there is room rather than drop it; a deleted queue drops it.
+                _ = WriteQuietlyAsync(_source, returned).AsTask();
+            }
+
             _slots.Release();
         }
     }
