@@ -9,6 +9,7 @@ public static class Program
     private static readonly IScenario[] s_scenarios =
     [
         new GraphiteScenario(),
+        new BusScenario(),
     ];
 
     /// <summary>Entry point.</summary>

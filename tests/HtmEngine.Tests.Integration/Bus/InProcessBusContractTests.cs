@@ -1,0 +1,20 @@
+using HtmEngine.Bus;
+
+namespace HtmEngine.Tests.Integration.Bus;
+
+/// <summary>The shared bus contract on the in-process bus (no servers needed).</summary>
+public sealed class InProcessBusContractTests : BusContract
+{
+    protected override Task<IMessageBus> CreateBusAsync() => Task.FromResult<IMessageBus>(new InProcessMessageBus(queueCapacity: 1000));
+
+    [Fact] public Task Order_ids_headers() => Published_batch_is_consumed_in_order_with_ids_and_headers();
+    [Fact] public Task Ack() => Acknowledged_messages_are_not_delivered_again();
+    [Fact] public Task Retry_redelivers() => Failed_message_is_redelivered_with_its_failure_count();
+    [Fact] public Task Poison_dead_letters() => Poison_message_goes_to_the_dead_letter_queue_after_N_failures_and_does_not_block_others();
+    [Fact] public Task DeadLetter_outcome() => Handler_outcome_DeadLetter_moves_the_message_at_once();
+    [Fact] public Task Prefetch() => Prefetch_bounds_the_unsettled_deliveries();
+    [Fact] public Task Dispose_returns_unsettled() => Disposing_a_subscription_returns_unsettled_messages();
+    [Fact] public Task Queue_deletion_cancels() => Deleting_the_queue_cancels_the_consumer();
+    [Fact] public Task Missing_queue() => Publishing_to_a_missing_queue_throws_QueueNotFound();
+    [Fact] public Task Fanout() => Fanout_exchange_copies_to_every_bound_queue();
+}
