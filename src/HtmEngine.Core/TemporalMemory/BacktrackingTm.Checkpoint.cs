@@ -172,6 +172,23 @@ public sealed partial class BacktrackingTm
         tm._cellFreeSlots.Load(ref reader);
         tm._outSynapses.Load(ref reader);
 
+        // Links Cells4's stale-index freeing erased are missing from the forward index; count them per segment.
+        for (int seg = 0; seg < tm._segHigh; seg++)
+        {
+            tm._segBroken[seg] = tm._segSynCount[seg];
+        }
+
+        for (int cell = 0; cell < tm._cellCount; cell++)
+        {
+            foreach (int target in tm._outSynapses.Get(cell))
+            {
+                if ((uint)target >= (uint)tm._segHigh || --tm._segBroken[target] < 0)
+                {
+                    throw new CheckpointFormatException("Backtracking TM forward index is inconsistent.");
+                }
+            }
+        }
+
         ReadCells(ref reader, tm._infActiveT, tm._cellCount);
         ReadCells(ref reader, tm._infPredictedT, tm._cellCount);
         ReadCells(ref reader, tm._lrnActiveT, tm._cellCount);

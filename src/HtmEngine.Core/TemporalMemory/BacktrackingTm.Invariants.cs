@@ -11,6 +11,7 @@ public sealed partial class BacktrackingTm
     {
         int segments = 0;
         int synapses = 0;
+        int brokenTotal = 0;
         for (int seg = 0; seg < _segHigh; seg++)
         {
             int cell = _segCell[seg];
@@ -40,6 +41,7 @@ public sealed partial class BacktrackingTm
 
             int baseIdx = seg * _maxSyn;
             int connectedCount = 0;
+            int missing = 0;
             for (int k = 0; k < n; k++)
             {
                 int src = _synSource[baseIdx + k];
@@ -73,11 +75,20 @@ public sealed partial class BacktrackingTm
                     }
                 }
 
-                if (occurrences != 1)
+                if (occurrences > 1)
                 {
                     return $"forward index of cell {src} lists segment {seg} {occurrences} times";
                 }
+
+                missing += 1 - occurrences;
             }
+
+            if (missing != _segBroken[seg])
+            {
+                return $"segment {seg} misses {missing} forward links, recorded {_segBroken[seg]}";
+            }
+
+            brokenTotal += missing;
 
             if (connectedCount != _segConnected[seg])
             {
@@ -113,7 +124,7 @@ public sealed partial class BacktrackingTm
             }
         }
 
-        if (segments != _segmentCount || synapses != _synapseCount || outEntries != synapses)
+        if (segments != _segmentCount || synapses != _synapseCount || outEntries != synapses - brokenTotal)
         {
             return $"counts: segments {segments}/{_segmentCount}, synapses {synapses}/{_synapseCount}, forward entries {outEntries}";
         }

@@ -113,12 +113,12 @@ public sealed partial class BacktrackingTm
             int bestActivity = minThreshold;
             for (int cell = first; cell < first + cpc; cell++)
             {
-                if (_cellMark[cell] == 0)
+                if (_cellMark[cell] == 0 && !HasBrokenSegment(cell))
                 {
                     continue;
                 }
 
-                int activity = BestSegmentOfCell(cell, out int seg);
+                int activity = BestSegmentOfCellInSynapses(cell, _lrnActiveT1, out int seg);
                 if (activity >= bestActivity)
                 {
                     bestActivity = activity;
@@ -335,5 +335,56 @@ public sealed partial class BacktrackingTm
         }
 
         return inSequence;
+    }
+
+    private bool HasBrokenSegment(int cell)
+    {
+        Span<int> slots = _cellSlots.Get(cell);
+        for (int s = 0; s < slots.Length; s++)
+        {
+            if (slots[s] >= 0 && _segBroken[slots[s]] > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private int BestSegmentOfCellInSynapses(int cell, CellSet state, out int bestSeg)
+    {
+        Span<int> slots = _cellSlots.Get(cell);
+        int max = 0;
+        bestSeg = -1;
+        for (int s = 0; s < slots.Length; s++)
+        {
+            int seg = slots[s];
+            if (seg < 0)
+            {
+                continue;
+            }
+
+            int activity = _activity[seg];
+            if (_segBroken[seg] > 0)
+            {
+                activity = 0;
+                int start = seg * _maxSyn;
+                for (int k = start; k < start + _segSynCount[seg]; k++)
+                {
+                    if (state.Contains(_synSource[k]))
+                    {
+                        activity++;
+                    }
+                }
+            }
+
+            if (activity > max)
+            {
+                max = activity;
+                bestSeg = seg;
+            }
+        }
+
+        return max;
     }
 }

@@ -75,6 +75,7 @@ public sealed partial class BacktrackingTm
             _outSynapses.RemoveSwap(_synSource[baseIdx + k], seg);
         }
 
+        _segBroken[seg] = 0;
         _synapseCount -= n;
         _segSynCount[seg] = 0;
         _segConnected[seg] = 0;
@@ -101,6 +102,7 @@ public sealed partial class BacktrackingTm
         Array.Resize(ref _segLastDc, n);
         Array.Resize(ref _segGeneration, n);
         Array.Resize(ref _segConnected, n);
+        Array.Resize(ref _segBroken, n);
         Array.Resize(ref _activity, n);
         Array.Resize(ref _touchedSegs, n);
         Array.Resize(ref _freeSegIds, n);
@@ -134,10 +136,14 @@ public sealed partial class BacktrackingTm
         float[] perm = _scratchSynPerm;
         byte[] kind = _scratchSynKind; // 0 = decremented, 1 = incremented
         int kept = 0;
+        int[] origSrc = _staleSrc; // the segment as Cells4 sees it before updateSynapses (FreeSynapsesLikeCells4)
+        float[] origPerm = _stalePerm;
         for (int k = 0; k < n; k++)
         {
             int s = _synSource[baseIdx + k];
             float p = _synPerm[baseIdx + k];
+            origSrc[k] = s;
+            origPerm[k] = flag[s] != 0 ? p : p - dec;
             if (flag[s] != 0)
             {
                 flag[s] = 2;
@@ -157,7 +163,11 @@ public sealed partial class BacktrackingTm
                 p -= dec;
                 if (p <= 0f)
                 {
-                    _outSynapses.RemoveSwap(s, seg);
+                    if (!_outSynapses.RemoveSwap(s, seg))
+                    {
+                        _segBroken[seg]--;
+                    }
+
                     _synapseCount--;
                     continue;
                 }
@@ -188,14 +198,14 @@ public sealed partial class BacktrackingTm
             newCount = _maxSyn;
         }
 
-        int excess = kept + newCount - _maxSyn;
+        int excess = kept + newCount - _synCap;
         if (excess > 0)
         {
-            excess = FreeWeakest(src, perm, kind, ref kept, excess, 0, seg);
-            if (excess > 0)
-            {
-                FreeWeakest(src, perm, kind, ref kept, excess, 1, seg);
-            }
+            FreeSynapsesLikeCells4(src, perm, kind, ref kept, n, excess, seg);
+
+            // Cells4 can leave a segment above its cap (see FreeSynapsesLikeCells4); storage holds twice the cap,
+            // and should a segment ever outgrow even that, the surplus new synapses are not added.
+            newCount = Math.Min(newCount, _maxSyn - kept);
         }
 
         // Merge the kept (sorted) and the new (sorted) synapses back into the segment's block.
@@ -238,39 +248,107 @@ public sealed partial class BacktrackingTm
         }
     }
 
-    /// <summary>Frees up to <paramref name="count"/> synapses of the given kind, lowest permanence first (earlier wins ties).</summary>
-    private int FreeWeakest(int[] src, float[] perm, byte[] kind, ref int kept, int count, byte which, int seg)
+    /// <summary>
+    /// Cells4's adaptSegment + Segment::freeNSynapses, quirk included. Cells4 records the positions of the
+    /// decremented and incremented synapses before updateSynapses removes the ones that fell to ≤ 0, then frees by
+    /// those stale positions: candidates are the decremented positions (permanence read at that position now), then,
+    /// if too few, the incremented ones (permanence + permMax, in float32), stable-sorted by permanence; the first
+    /// <paramref name="excess"/> positions are removed. A position past the compacted end reads the old entry still
+    /// in memory (the original synapse there, decremented or not yet incremented) and removes nothing, so the segment
+    /// keeps more than the cap; the source read there still has its forward link erased, which leaves that synapse,
+    /// if still on the segment, without a link (counted in _segBroken). With nothing removed at ≤ 0 this is simply
+    /// "weakest decremented synapses first, then weakest incremented ones".
+    /// </summary>
+    /// <param name="src">Compacted sources after the permanence update.</param>
+    /// <param name="perm">Compacted permanences after the permanence update.</param>
+    /// <param name="kind">Compacted kinds: 0 = decremented, 1 = incremented.</param>
+    /// <param name="kept">Compacted length; reduced by the synapses actually removed.</param>
+    /// <param name="n">Length of the segment before the update; _staleSrc/_stalePerm hold its entries.</param>
+    /// <param name="excess">Cells4's numToFree.</param>
+    /// <param name="seg">The segment.</param>
+    private void FreeSynapsesLikeCells4(int[] src, float[] perm, byte[] kind, ref int kept, int n, int excess, int seg)
     {
-        while (count > 0)
+        // Kind of each original position: a synapse removed at ≤ 0 was a decremented one.
+        byte[] origKind = _staleKind;
+        for (int k = 0, a = 0; k < n; k++)
         {
-            int victim = -1;
-            for (int k = 0; k < kept; k++)
+            bool survived = a < kept && src[a] == _staleSrc[k];
+            origKind[k] = survived ? kind[a] : (byte)0;
+            if (survived)
             {
-                if (kind[k] == which && (victim < 0 || perm[k] < perm[victim]))
-                {
-                    victim = k;
-                }
+                a++;
             }
-
-            if (victim < 0)
-            {
-                break;
-            }
-
-            _outSynapses.RemoveSwap(src[victim], seg);
-            _synapseCount--;
-            for (int k = victim + 1; k < kept; k++)
-            {
-                src[k - 1] = src[k];
-                perm[k - 1] = perm[k];
-                kind[k - 1] = kind[k];
-            }
-
-            kept--;
-            count--;
         }
 
-        return count;
+        int[] candIdx = _candIdx;
+        float[] candPerm = _candPerm;
+        int cc = 0;
+        for (byte which = 0; which < 2 && (which == 0 || cc < excess); which++)
+        {
+            float offset = which == 0 ? 0f : 1.0f; // permMax
+            for (int k = 0; k < n; k++)
+            {
+                if (origKind[k] == which)
+                {
+                    candIdx[cc] = k;
+                    candPerm[cc] = (k < kept ? perm[k] : _stalePerm[k]) + offset;
+                    cc++;
+                }
+            }
+        }
+
+        // std::stable_sort by permanence (insertion sort: at most 2 × cap entries).
+        for (int i = 1; i < cc; i++)
+        {
+            int ci = candIdx[i];
+            float cp = candPerm[i];
+            int j = i - 1;
+            while (j >= 0 && candPerm[j] > cp)
+            {
+                candIdx[j + 1] = candIdx[j];
+                candPerm[j + 1] = candPerm[j];
+                j--;
+            }
+
+            candIdx[j + 1] = ci;
+            candPerm[j + 1] = cp;
+        }
+
+        int take = Math.Min(excess, cc);
+        Array.Sort(candIdx, 0, take);
+        int oldKept = kept;
+        int w = 0;
+        int d = 0;
+        for (int k = 0; k < oldKept; k++)
+        {
+            if (d < take && candIdx[d] == k)
+            {
+                if (!_outSynapses.RemoveSwap(src[k], seg))
+                {
+                    _segBroken[seg]--;
+                }
+
+                _synapseCount--;
+                d++;
+                continue;
+            }
+
+            src[w] = src[k];
+            perm[w] = perm[k];
+            kind[w] = kind[k];
+            w++;
+        }
+
+        kept = w;
+        for (; d < take; d++)
+        {
+            // Past the compacted end: nothing is removed, but the stale source loses its link if it has one.
+            int stale = _staleSrc[candIdx[d]];
+            if (src.AsSpan(0, kept).Contains(stale) && _outSynapses.RemoveSwap(stale, seg))
+            {
+                _segBroken[seg]++;
+            }
+        }
     }
 
     /// <summary>

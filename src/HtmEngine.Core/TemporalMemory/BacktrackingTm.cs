@@ -29,7 +29,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly int _columns;
     private readonly int _cellsPerColumn;
     private readonly int _cellCount;
-    private readonly int _maxSyn;
+    private readonly int _maxSyn; // synapse slots per segment (storage stride)
+    private readonly int _synCap; // maxSynapsesPerSegment
     private readonly NupicRandom _random;
 
     // Segments, indexed by segment id.
@@ -42,6 +43,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private int[] _segLastDcIteration;
     private float[] _segLastDc;
     private int[] _segGeneration;
+    private int[] _segBroken; // synapses whose forward link Cells4's stale-index freeing erased (see FreeSynapsesLikeCells4)
     private int[] _segConnected; // synapses with permanence ≥ connectedPerm (Cells4's _nConnected), to skip hopeless segments
     private byte[] _activity;
     private int[] _touchedSegs;
@@ -106,6 +108,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly int[] _scratchSynSrc;
     private readonly float[] _scratchSynPerm;
     private readonly byte[] _scratchSynKind;
+    private readonly int[] _staleSrc;
+    private readonly float[] _stalePerm;
+    private readonly byte[] _staleKind;
+    private readonly int[] _candIdx;
+    private readonly float[] _candPerm;
 
     // Scalars.
     private int _lrnIteration;
@@ -129,7 +136,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _columns = parameters.ColumnCount;
         _cellsPerColumn = parameters.CellsPerColumn;
         _cellCount = _columns * _cellsPerColumn;
-        _maxSyn = parameters.MaxSynapsesPerSegment;
+        // Storage per segment is twice the cap: Cells4's stale-index freeing can leave a segment above it.
+        _maxSyn = parameters.MaxSynapsesPerSegment * 2;
+        _synCap = parameters.MaxSynapsesPerSegment;
 
         int segs = Math.Max(initialSegments, 16);
         _segCell = new int[segs];
@@ -142,6 +151,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _segLastDc = new float[segs];
         _segGeneration = new int[segs];
         _segConnected = new int[segs];
+        _segBroken = new int[segs];
         _activity = new byte[segs];
         _touchedSegs = new int[segs];
         _freeSegIds = new int[segs];
@@ -188,6 +198,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _scratchSynSrc = new int[_maxSyn + parameters.NewSynapseCount];
         _scratchSynPerm = new float[_maxSyn + parameters.NewSynapseCount];
         _scratchSynKind = new byte[_maxSyn + parameters.NewSynapseCount];
+        _staleSrc = new int[_maxSyn];
+        _stalePerm = new float[_maxSyn];
+        _staleKind = new byte[_maxSyn];
+        _candIdx = new int[_maxSyn];
+        _candPerm = new float[_maxSyn];
 
         // Cells4 starts with pamCounter = pamLength and no reset pending (the first step learns from random cells).
         _pamCounter = parameters.PamLength;
