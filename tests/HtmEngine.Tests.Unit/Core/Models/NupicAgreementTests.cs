@@ -16,6 +16,9 @@ public class NupicAgreementTests
     [Theory]
     [InlineData("realAWSCloudwatch", "ec2_cpu_utilization_825cc2.csv")]
     [InlineData("artificialNoAnomaly", "art_daily_perfect_square_wave.csv")]
+    // These two exercise Cells4's position-shift quirk in adaptSegment (synapses freed by stale positions).
+    [InlineData("realTraffic", "occupancy_t4013.csv")]
+    [InlineData("realAdExchange", "exchange-3_cpm_results.csv")]
     public void Raw_and_final_scores_equal_nupics_published_results(string category, string file)
     {
         NabSeries series = NabCsv.ReadSeries(NabShared.Path_("data", category, file), file);
