@@ -46,6 +46,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private byte[] _activity;
     private int[] _touchedSegs;
     private int _touchedCount;
+    private long[] _qualKeys; // (cell << 32 | slot) of the segments reaching a threshold, sorted
+    private int _qualCount;
     private int[] _freeSegIds;
     private int _freeSegCount;
     private int _segHigh;
@@ -107,6 +109,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly float[] _scratchSynPerm;
     private readonly byte[] _scratchSynKind;
 
+    // Memoised duty-cycle decay factors (1 − alpha)^age of the current tier; 0 = not computed yet.
+    private const int DecayTableSize = 4096;
+    private readonly double[] _decayTable = new double[DecayTableSize];
+    private double _decayAlpha = -1.0;
+
     // Scalars.
     private int _lrnIteration;
     private double _avgInputDensity;
@@ -144,6 +151,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _segConnected = new int[segs];
         _activity = new byte[segs];
         _touchedSegs = new int[segs];
+        _qualKeys = new long[segs];
         _freeSegIds = new int[segs];
         _synSource = new int[segs * _maxSyn];
         _synPerm = new float[segs * _maxSyn];
@@ -343,8 +351,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             }
         }
 
-        // float32 storage as Cells4 keeps it; the decay factor is computed in double.
-        float dc = (float)(Math.Pow(1.0 - alpha, age) * _segLastDc[seg]);
+        // float32 storage as Cells4 keeps it; the decay factor is computed in double (tabulated: same value).
+        float dc = (float)(DecayFactor(alpha, age) * _segLastDc[seg]);
         if (active)
         {
             dc += (float)alpha;
@@ -357,6 +365,33 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         }
 
         return dc;
+    }
+
+    /// <summary>
+    /// Math.Pow(1 − alpha, age), memoised for the current tier and small ages; Math.Pow is deterministic, so a
+    /// stored result is the very value a fresh call returns.
+    /// </summary>
+    private double DecayFactor(double alpha, int age)
+    {
+        if ((uint)age >= DecayTableSize)
+        {
+            return Math.Pow(1.0 - alpha, age);
+        }
+
+        if (alpha != _decayAlpha)
+        {
+            Array.Clear(_decayTable);
+            _decayAlpha = alpha;
+        }
+
+        double f = _decayTable[age];
+        if (f == 0.0)
+        {
+            f = Math.Pow(1.0 - alpha, age);
+            _decayTable[age] = f;
+        }
+
+        return f;
     }
 
     private void RefreshAllDutyCycles()
@@ -429,6 +464,32 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         if (sort && n > 1)
         {
             _markedCells.AsSpan(0, n).Sort();
+        }
+    }
+
+    /// <summary>
+    /// Lists the segments whose counted activity reaches <paramref name="threshold"/> as (cell, slot) keys sorted
+    /// ascending: the order a walk over the cells and their slots would visit them in.
+    /// </summary>
+    private void CollectQualified(int threshold)
+    {
+        byte[] activity = _activity;
+        int[] touched = _touchedSegs;
+        long[] keys = _qualKeys;
+        int n = 0;
+        for (int i = 0; i < _touchedCount; i++)
+        {
+            int seg = touched[i];
+            if (activity[seg] >= threshold)
+            {
+                keys[n++] = ((long)_segCell[seg] << 32) | (uint)_segSlot[seg];
+            }
+        }
+
+        _qualCount = n;
+        if (n > 1)
+        {
+            keys.AsSpan(0, n).Sort();
         }
     }
 
