@@ -105,7 +105,7 @@ public sealed partial class BacktrackingTm
             float dc = DutyCycle(seg, active: false, readOnly: false);
             _cellConfidence[cell] += dc;
             _colConfidence[col] += dc;
-            if (_segConnected[seg] >= threshold && !_infPredictedT.Contains(cell) && ConnectedActive(seg, _infActiveT) >= threshold)
+            if (_segConnected[seg] >= threshold && !_infPredictedT.Contains(cell) && ConnectedActiveReaches(seg, _infActiveT, threshold))
             {
                 _infPredictedT.Add(cell);
             }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HtmEngine.Core.Randomness;
 
 namespace HtmEngine.Core.TemporalMemory;
@@ -150,7 +152,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _segGeneration = new int[segs];
         _segConnected = new int[segs];
         _activity = new byte[segs];
-        _touchedSegs = new int[segs];
+        _touchedSegs = new int[segs + 1];
         _qualKeys = new long[segs];
         _freeSegIds = new int[segs];
         _synSource = new int[segs * _maxSyn];
@@ -418,6 +420,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             activity[touched[i]] = 0;
         }
 
+        // Branch-free scatter: every segment id is written at the end of the touched list, which only advances
+        // on a first touch (the list has one spare entry for that unconditional write).
+        ref byte act = ref MemoryMarshal.GetArrayDataReference(activity);
+        ref int tch = ref MemoryMarshal.GetArrayDataReference(touched);
         int count = 0;
         for (int i = 0; i < cells.Length; i++)
         {
@@ -425,10 +431,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             for (int k = 0; k < outs.Length; k++)
             {
                 int seg = outs[k];
-                if (activity[seg]++ == 0)
-                {
-                    touched[count++] = seg;
-                }
+                ref byte a = ref Unsafe.Add(ref act, seg);
+                int old = a;
+                a = (byte)(old + 1);
+                Unsafe.Add(ref tch, count) = seg;
+                count += old == 0 ? 1 : 0;
             }
         }
 
@@ -512,22 +519,35 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         return max;
     }
 
-    /// <summary>Active connected synapses of <paramref name="seg"/> against <paramref name="state"/>.</summary>
-    private int ConnectedActive(int seg, CellSet state)
+    /// <summary>
+    /// Whether <paramref name="seg"/> has at least <paramref name="threshold"/> active connected synapses against
+    /// <paramref name="state"/>; stops as soon as the answer is known.
+    /// </summary>
+    private bool ConnectedActiveReaches(int seg, CellSet state, int threshold)
     {
         int start = seg * _maxSyn;
-        int end = start + _segSynCount[seg];
+        int count = _segSynCount[seg];
         float connected = _p.ConnectedPermanence;
+        ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), start);
+        ref float perm = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start);
+        byte[] flags = state.Flags;
         int n = 0;
-        for (int k = start; k < end; k++)
+        for (int k = 0; k < count; k++)
         {
-            if (_synPerm[k] >= connected && state.Contains(_synSource[k]))
+            if (Unsafe.Add(ref perm, k) >= connected && flags[Unsafe.Add(ref src, k)] != 0)
             {
-                n++;
+                if (++n >= threshold)
+                {
+                    return true;
+                }
+            }
+            else if (n + (count - k - 1) < threshold)
+            {
+                return false;
             }
         }
 
-        return n;
+        return n >= threshold;
     }
 
     private void ClearConfidences()
