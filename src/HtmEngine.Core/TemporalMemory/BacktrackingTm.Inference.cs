@@ -89,37 +89,36 @@ public sealed partial class BacktrackingTm
         ClearConfidences();
         int threshold = _p.ActivationThreshold;
         ComputeActivity(_infActiveT.Members);
-        MarkCells(threshold, sort: true);
+        CollectQualified(threshold);
 
+        // Same visiting order as a walk over the sorted cells and their slots, so the float sums are identical.
         int cpc = _cellsPerColumn;
         int lastCol = -1;
-        for (int m = 0; m < _markedCount; m++)
+        int lastCell = -1;
+        long[] keys = _qualKeys;
+        for (int q = 0; q < _qualCount; q++)
         {
-            int cell = _markedCells[m];
+            long key = keys[q];
+            int cell = (int)(key >> 32);
+            int seg = _cellSlots.Get(cell)[(int)key];
             int col = cell / cpc;
-            Span<int> slots = _cellSlots.Get(cell);
-            for (int s = 0; s < slots.Length; s++)
+            float dc = DutyCycle(seg, active: false, readOnly: false);
+            _cellConfidence[cell] += dc;
+            _colConfidence[col] += dc;
+            if (_segConnected[seg] >= threshold && !_infPredictedT.Contains(cell) && ConnectedActiveReaches(seg, _infActiveT, threshold))
             {
-                int seg = slots[s];
-                if (seg < 0 || _activity[seg] < threshold)
-                {
-                    continue;
-                }
-
-                float dc = DutyCycle(seg, active: false, readOnly: false);
-                _cellConfidence[cell] += dc;
-                _colConfidence[col] += dc;
-                if (_segConnected[seg] >= threshold && !_infPredictedT.Contains(cell) && ConnectedActive(seg, _infActiveT) >= threshold)
-                {
-                    _infPredictedT.Add(cell);
-                }
+                _infPredictedT.Add(cell);
             }
 
-            _confCells[_confCellCount++] = cell;
-            if (col != lastCol)
+            if (cell != lastCell)
             {
-                _confCols[_confColCount++] = col;
-                lastCol = col;
+                _confCells[_confCellCount++] = cell;
+                lastCell = cell;
+                if (col != lastCol)
+                {
+                    _confCols[_confColCount++] = col;
+                    lastCol = col;
+                }
             }
         }
 

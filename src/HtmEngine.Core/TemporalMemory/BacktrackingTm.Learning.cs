@@ -162,24 +162,38 @@ public sealed partial class BacktrackingTm
         int threshold = _p.ActivationThreshold;
         _lrnActiveT.SortMembers();
         ComputeActivity(_lrnActiveT.Members);
-        MarkCells(threshold, sort: true);
+        CollectQualified(threshold);
         int cpc = _cellsPerColumn;
-        int m = 0;
-        while (m < _markedCount)
+        long[] keys = _qualKeys;
+        int q = 0;
+        while (q < _qualCount)
         {
-            int col = _markedCells[m] / cpc;
+            int col = (int)(keys[q] >> 32) / cpc;
             int bestCell = -1;
             int bestSeg = -1;
             int bestActivity = threshold;
-            for (; m < _markedCount && _markedCells[m] / cpc == col; m++)
+            while (q < _qualCount && (int)(keys[q] >> 32) / cpc == col)
             {
-                int cell = _markedCells[m];
-                int activity = BestSegmentOfCell(cell, out int seg);
-                if (activity >= bestActivity)
+                // The cell's best segment: the most activity, the lowest slot on ties (keys are in slot order).
+                int cell = (int)(keys[q] >> 32);
+                Span<int> slots = _cellSlots.Get(cell);
+                int cellBest = -1;
+                int cellMax = 0;
+                for (; q < _qualCount && (int)(keys[q] >> 32) == cell; q++)
                 {
-                    bestActivity = activity;
+                    int seg = slots[(int)keys[q]];
+                    if (_activity[seg] > cellMax)
+                    {
+                        cellMax = _activity[seg];
+                        cellBest = seg;
+                    }
+                }
+
+                if (cellMax >= bestActivity)
+                {
+                    bestActivity = cellMax;
                     bestCell = cell;
-                    bestSeg = seg;
+                    bestSeg = cellBest;
                 }
             }
 

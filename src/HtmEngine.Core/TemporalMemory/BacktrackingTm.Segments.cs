@@ -104,7 +104,8 @@ public sealed partial class BacktrackingTm
         Array.Resize(ref _segConnected, n);
         Array.Resize(ref _segBroken, n);
         Array.Resize(ref _activity, n);
-        Array.Resize(ref _touchedSegs, n);
+        Array.Resize(ref _touchedSegs, n + 1);
+        Array.Resize(ref _qualKeys, n);
         Array.Resize(ref _freeSegIds, n);
         Array.Resize(ref _synSource, n * _maxSyn);
         Array.Resize(ref _synPerm, n * _maxSyn);

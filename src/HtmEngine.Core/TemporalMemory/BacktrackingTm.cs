@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HtmEngine.Core.Randomness;
 
 namespace HtmEngine.Core.TemporalMemory;
@@ -48,6 +50,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private byte[] _activity;
     private int[] _touchedSegs;
     private int _touchedCount;
+    private long[] _qualKeys; // (cell << 32 | slot) of the segments reaching a threshold, sorted
+    private int _qualCount;
     private int[] _freeSegIds;
     private int _freeSegCount;
     private int _segHigh;
@@ -114,6 +118,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly int[] _candIdx;
     private readonly float[] _candPerm;
 
+    // Memoised duty-cycle decay factors (1 − alpha)^age of the current tier; 0 = not computed yet.
+    private const int DecayTableSize = 4096;
+    private readonly double[] _decayTable = new double[DecayTableSize];
+    private double _decayAlpha = -1.0;
+
     // Scalars.
     private int _lrnIteration;
     private double _avgInputDensity;
@@ -153,7 +162,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _segConnected = new int[segs];
         _segBroken = new int[segs];
         _activity = new byte[segs];
-        _touchedSegs = new int[segs];
+        _touchedSegs = new int[segs + 1];
+        _qualKeys = new long[segs];
         _freeSegIds = new int[segs];
         _synSource = new int[segs * _maxSyn];
         _synPerm = new float[segs * _maxSyn];
@@ -358,8 +368,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             }
         }
 
-        // float32 storage as Cells4 keeps it; the decay factor is computed in double.
-        float dc = (float)(Math.Pow(1.0 - alpha, age) * _segLastDc[seg]);
+        // float32 storage as Cells4 keeps it; the decay factor is computed in double (tabulated: same value).
+        float dc = (float)(DecayFactor(alpha, age) * _segLastDc[seg]);
         if (active)
         {
             dc += (float)alpha;
@@ -372,6 +382,33 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         }
 
         return dc;
+    }
+
+    /// <summary>
+    /// Math.Pow(1 − alpha, age), memoised for the current tier and small ages; Math.Pow is deterministic, so a
+    /// stored result is the very value a fresh call returns.
+    /// </summary>
+    private double DecayFactor(double alpha, int age)
+    {
+        if ((uint)age >= DecayTableSize)
+        {
+            return Math.Pow(1.0 - alpha, age);
+        }
+
+        if (alpha != _decayAlpha)
+        {
+            Array.Clear(_decayTable);
+            _decayAlpha = alpha;
+        }
+
+        double f = _decayTable[age];
+        if (f == 0.0)
+        {
+            f = Math.Pow(1.0 - alpha, age);
+            _decayTable[age] = f;
+        }
+
+        return f;
     }
 
     private void RefreshAllDutyCycles()
@@ -393,11 +430,23 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     {
         byte[] activity = _activity;
         int[] touched = _touchedSegs;
-        for (int i = 0; i < _touchedCount; i++)
+        if (_touchedCount * 16 > _segHigh)
         {
-            activity[touched[i]] = 0;
+            // Many counters are set: one contiguous clear is cheaper than scattered stores (as Cells4 does).
+            Array.Clear(activity, 0, _segHigh);
+        }
+        else
+        {
+            for (int i = 0; i < _touchedCount; i++)
+            {
+                activity[touched[i]] = 0;
+            }
         }
 
+        // Branch-free scatter: every segment id is written at the end of the touched list, which only advances
+        // on a first touch (the list has one spare entry for that unconditional write).
+        ref byte act = ref MemoryMarshal.GetArrayDataReference(activity);
+        ref int tch = ref MemoryMarshal.GetArrayDataReference(touched);
         int count = 0;
         for (int i = 0; i < cells.Length; i++)
         {
@@ -405,10 +454,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             for (int k = 0; k < outs.Length; k++)
             {
                 int seg = outs[k];
-                if (activity[seg]++ == 0)
-                {
-                    touched[count++] = seg;
-                }
+                ref byte a = ref Unsafe.Add(ref act, seg);
+                int old = a;
+                a = (byte)(old + 1);
+                Unsafe.Add(ref tch, count) = seg;
+                count += old == 0 ? 1 : 0;
             }
         }
 
@@ -447,6 +497,32 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         }
     }
 
+    /// <summary>
+    /// Lists the segments whose counted activity reaches <paramref name="threshold"/> as (cell, slot) keys sorted
+    /// ascending: the order a walk over the cells and their slots would visit them in.
+    /// </summary>
+    private void CollectQualified(int threshold)
+    {
+        byte[] activity = _activity;
+        int[] touched = _touchedSegs;
+        long[] keys = _qualKeys;
+        int n = 0;
+        for (int i = 0; i < _touchedCount; i++)
+        {
+            int seg = touched[i];
+            if (activity[seg] >= threshold)
+            {
+                keys[n++] = ((long)_segCell[seg] << 32) | (uint)_segSlot[seg];
+            }
+        }
+
+        _qualCount = n;
+        if (n > 1)
+        {
+            keys.AsSpan(0, n).Sort();
+        }
+    }
+
     /// <summary>The segment of <paramref name="cell"/> with the most counted activity (first slot wins ties).</summary>
     private int BestSegmentOfCell(int cell, out int bestSeg)
     {
@@ -466,22 +542,35 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         return max;
     }
 
-    /// <summary>Active connected synapses of <paramref name="seg"/> against <paramref name="state"/>.</summary>
-    private int ConnectedActive(int seg, CellSet state)
+    /// <summary>
+    /// Whether <paramref name="seg"/> has at least <paramref name="threshold"/> active connected synapses against
+    /// <paramref name="state"/>; stops as soon as the answer is known.
+    /// </summary>
+    private bool ConnectedActiveReaches(int seg, CellSet state, int threshold)
     {
         int start = seg * _maxSyn;
-        int end = start + _segSynCount[seg];
+        int count = _segSynCount[seg];
         float connected = _p.ConnectedPermanence;
+        ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), start);
+        ref float perm = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start);
+        byte[] flags = state.Flags;
         int n = 0;
-        for (int k = start; k < end; k++)
+        for (int k = 0; k < count; k++)
         {
-            if (_synPerm[k] >= connected && state.Contains(_synSource[k]))
+            if (Unsafe.Add(ref perm, k) >= connected && flags[Unsafe.Add(ref src, k)] != 0)
             {
-                n++;
+                if (++n >= threshold)
+                {
+                    return true;
+                }
+            }
+            else if (n + (count - k - 1) < threshold)
+            {
+                return false;
             }
         }
 
-        return n;
+        return n >= threshold;
     }
 
     private void ClearConfidences()

@@ -18,6 +18,9 @@ internal sealed class CellSet
 
     public int Count => _count;
 
+    /// <summary>The membership flags (non-zero = member), for tight loops.</summary>
+    public byte[] Flags => _flags;
+
     public ReadOnlySpan<int> Members => new(_members, 0, _count);
 
     public bool Contains(int cell) => _flags[cell] != 0;
