@@ -73,20 +73,10 @@ internal sealed class MySqlMetricRepository : SqlMetricRepository
     {
         var dataSource = new MySqlDataSource(ConnectionString(options, withDatabase: true));
         var repository = new MySqlMetricRepository(options, logger, dataSource);
-        try
-        {
-            repository.SchemaVersion = await repository.ReadAsync(
-                repository,
-                static (c, r, ct) => MySqlSchema.MigrateAsync((MySqlConnection)c, r.Options, r.Logger, ct),
-                cancellationToken).ConfigureAwait(false);
-            StorageLog.SchemaReady(logger, options.Describe(), repository.SchemaVersion);
-            return repository;
-        }
-        catch
-        {
-            await repository.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return await MigrateOrDisposeAsync(
+            repository,
+            static (c, r, ct) => MySqlSchema.MigrateAsync((MySqlConnection)c, r.Options, r.Logger, ct),
+            cancellationToken).ConfigureAwait(false);
     }
 
     protected override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)

@@ -98,6 +98,29 @@ internal abstract class SqlMetricRepository : IMetricRepository
     // ---------------------------------------------------------------- units of work
 
     /// <summary>
+    /// Runs the backend's migrations on a fresh repository and returns it ready; on failure the repository is
+    /// disposed before the error propagates, so a failed open leaks no pool.
+    /// </summary>
+    protected static async Task<TRepository> MigrateOrDisposeAsync<TRepository>(
+        TRepository repository,
+        Func<DbConnection, TRepository, CancellationToken, Task<int>> migrate,
+        CancellationToken cancellationToken)
+        where TRepository : SqlMetricRepository
+    {
+        try
+        {
+            repository.SchemaVersion = await repository.ReadAsync(repository, migrate, cancellationToken).ConfigureAwait(false);
+            StorageLog.SchemaReady(repository._logger, repository.Options.Describe(), repository.SchemaVersion);
+            return repository;
+        }
+        catch
+        {
+            await repository.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="work"/> on a fresh connection (read-only work: no transaction) and
     /// retries it on transient errors within the retry budget.
     /// </summary>

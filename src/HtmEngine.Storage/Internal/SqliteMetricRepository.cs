@@ -56,20 +56,10 @@ internal sealed class SqliteMetricRepository : SqlMetricRepository
             DefaultTimeout = 60,
         };
         var repository = new SqliteMetricRepository(options, logger, builder.ConnectionString);
-        try
-        {
-            repository.SchemaVersion = await repository.ReadAsync(
-                repository,
-                static (c, r, ct) => SqliteSchema.MigrateAsync((SqliteConnection)c, r.Options, r.Logger, ct),
-                cancellationToken).ConfigureAwait(false);
-            StorageLog.SchemaReady(logger, options.Describe(), repository.SchemaVersion);
-            return repository;
-        }
-        catch
-        {
-            await repository.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return await MigrateOrDisposeAsync(
+            repository,
+            static (c, r, ct) => SqliteSchema.MigrateAsync((SqliteConnection)c, r.Options, r.Logger, ct),
+            cancellationToken).ConfigureAwait(false);
     }
 
     protected override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
