@@ -185,6 +185,9 @@ public class GraphiteListenerTests
         const int Total = 1_000_000;
         byte[] data = Lines("bp", Total);
         Task send = SendAndCloseAsync(listener, data);
+        // On a loaded machine the first line can take a while to arrive; wait for traffic, then
+        // give the listener ample time to overfill if backpressure were broken.
+        await WaitUntilAsync(() => listener.Counters.LinesAccepted > 0, "first lines accepted", 30_000);
         await Task.Delay(1000);
 
         // Held: one batch at the sink, two queued chunks, one chunk being filled.
