@@ -8,7 +8,7 @@ namespace HtmEngine.Storage;
 /// has committed and a method that throws has not been acknowledged. All SQL is parameterised.
 /// Thread-safe; create one per process with <see cref="MetricRepository.OpenAsync"/>.
 /// </summary>
-public interface IMetricRepository : IAsyncDisposable
+public partial interface IMetricRepository : IAsyncDisposable
 {
     /// <summary>The backend, for logs: "mysql" or "sqlite".</summary>
     string Backend { get; }

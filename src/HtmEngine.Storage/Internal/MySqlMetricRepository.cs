@@ -11,7 +11,7 @@ using MySqlConnector;
 namespace HtmEngine.Storage.Internal;
 
 /// <summary>The repository on MySQL/MariaDB through MySqlConnector's <see cref="MySqlDataSource"/>.</summary>
-internal sealed class MySqlMetricRepository : SqlMetricRepository
+internal sealed partial class MySqlMetricRepository : SqlMetricRepository
 {
     /// <summary>Rows per multi-row INSERT statement (4 parameters each, far below the 65,535 limit).</summary>
     internal const int InsertChunk = 1000;

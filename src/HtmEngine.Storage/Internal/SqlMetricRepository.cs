@@ -12,7 +12,7 @@ namespace HtmEngine.Storage.Internal;
 /// units of work with transient-error retry, and the storer's scrub. Backends supply connections,
 /// row locking, timestamp mapping, error classification and the bulk paths.
 /// </summary>
-internal abstract class SqlMetricRepository : IMetricRepository
+internal abstract partial class SqlMetricRepository : IMetricRepository
 {
     private const string MetricColumns =
         "uid, datasource, name, description, server, location, parameters, status, message, collector_error, last_timestamp, poll_interval, tag_name, model_params, last_rowid";

@@ -11,7 +11,7 @@ namespace HtmEngine.Storage.Internal;
 /// on every connection, one writer at a time (an in-process lock in front of <c>BEGIN IMMEDIATE</c>),
 /// readers concurrent. DATETIME columns hold whole seconds since 1970-01-01 UTC as INTEGER.
 /// </summary>
-internal sealed class SqliteMetricRepository : SqlMetricRepository
+internal sealed partial class SqliteMetricRepository : SqlMetricRepository
 {
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
