@@ -1,3 +1,4 @@
+using HtmEngine.Runtime.Hosting;
 using System.Runtime.InteropServices;
 using HtmEngine.Server.Configuration;
 using HtmEngine.Server.Hosting;

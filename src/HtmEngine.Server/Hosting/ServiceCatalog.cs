@@ -1,3 +1,4 @@
+using HtmEngine.Runtime.Hosting;
 using HtmEngine.Server.Configuration;
 
 namespace HtmEngine.Server.Hosting;

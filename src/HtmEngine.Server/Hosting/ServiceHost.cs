@@ -1,3 +1,4 @@
+using HtmEngine.Runtime.Hosting;
 namespace HtmEngine.Server.Hosting;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using HtmEngine.Runtime.Hosting;
 using HtmEngine.Server.Hosting;
 
 namespace HtmEngine.Tests.Unit.Cli;

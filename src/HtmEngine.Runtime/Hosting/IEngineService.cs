@@ -1,4 +1,4 @@
-namespace HtmEngine.Server.Hosting;
+namespace HtmEngine.Runtime.Hosting;
 
 /// <summary>
 /// A long-running part of the engine (listener, storer, model runners, anomaly service, web).
