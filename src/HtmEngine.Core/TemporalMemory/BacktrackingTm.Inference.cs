@@ -88,8 +88,8 @@ public sealed partial class BacktrackingTm
         _infPredictedT.Clear();
         ClearConfidences();
         int threshold = _p.ActivationThreshold;
-        ComputeActivity(_infActiveT.Members);
-        CollectQualified(threshold);
+        ComputeActivity(_infActiveT.Members, threshold);
+        CollectQualified();
 
         // Same visiting order as a walk over the sorted cells and their slots, so the float sums are identical.
         int cpc = _cellsPerColumn;
