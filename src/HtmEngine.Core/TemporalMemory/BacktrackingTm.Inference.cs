@@ -96,11 +96,16 @@ public sealed partial class BacktrackingTm
         int lastCol = -1;
         int lastCell = -1;
         long[] keys = _qualKeys;
+        int[] segs = _qualSegs;
         for (int q = 0; q < _qualCount; q++)
         {
-            long key = keys[q];
-            int cell = (int)(key >> 32);
-            int seg = _cellSlots.Get(cell)[(int)key];
+            if (q + PrefetchDistance < _qualCount)
+            {
+                PrefetchSynapses(segs[q + PrefetchDistance]);
+            }
+
+            int cell = (int)(keys[q] >> 32);
+            int seg = segs[q];
             int col = cell / cpc;
             float dc = DutyCycle(seg, active: false, readOnly: false);
             _cellConfidence[cell] += dc;

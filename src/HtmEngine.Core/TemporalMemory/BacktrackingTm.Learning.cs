@@ -176,12 +176,11 @@ public sealed partial class BacktrackingTm
             {
                 // The cell's best segment: the most activity, the lowest slot on ties (keys are in slot order).
                 int cell = (int)(keys[q] >> 32);
-                Span<int> slots = _cellSlots.Get(cell);
                 int cellBest = -1;
                 int cellMax = 0;
                 for (; q < _qualCount && (int)(keys[q] >> 32) == cell; q++)
                 {
-                    int seg = slots[(int)keys[q]];
+                    int seg = _qualSegs[q];
                     if (_activity[seg] > cellMax)
                     {
                         cellMax = _activity[seg];

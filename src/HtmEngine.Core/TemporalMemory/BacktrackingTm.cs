@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using HtmEngine.Core.Randomness;
 
 namespace HtmEngine.Core.TemporalMemory;
@@ -122,6 +123,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     // Memoised duty-cycle decay factors (1 − alpha)^age of the current tier; 0 = not computed yet.
     private const int DecayTableSize = 4096;
+
+    // Qualified segments ahead whose synapses inference prefetches.
+    private const int PrefetchDistance = 4;
     private readonly double[] _decayTable = new double[DecayTableSize];
     private double _decayAlpha = -1.0;
 
@@ -436,9 +440,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     {
         byte[] activity = _activity;
         int[] touched = _touchedSegs;
-        if (_touchedCount * 16 > _segHigh)
+        if (_touchedCount < 0 || _touchedCount * 16 > _segHigh)
         {
-            // Many counters are set: one contiguous clear is cheaper than scattered stores (as Cells4 does).
+            // Many counters are set (or were not listed): one contiguous clear is cheaper than scattered stores.
             Array.Clear(activity, 0, _segHigh);
         }
         else
@@ -453,13 +457,43 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         // spares a second pass over every touched segment. A threshold ≤ 0 admitted every touched segment.
         int onto = Math.Max(threshold, 1);
 
+        // When the increments are many compared with the segments, the next clear will be a contiguous one anyway:
+        // then the touched segments are not listed, which saves a store per increment in the hottest loop.
+        long increments = 0;
+        for (int i = 0; i < cells.Length; i++)
+        {
+            increments += _outSynapses.Count(cells[i]);
+        }
+
+        ref byte act = ref MemoryMarshal.GetArrayDataReference(activity);
+        ref int qual = ref MemoryMarshal.GetArrayDataReference(_qualSegs);
+        int qualified = 0;
+        if (increments * 4 > _segHigh)
+        {
+            for (int i = 0; i < cells.Length; i++)
+            {
+                Span<int> outs = _outSynapses.Get(cells[i]);
+                ref int o = ref MemoryMarshal.GetReference(outs);
+                for (int k = 0; k < outs.Length; k++)
+                {
+                    int seg = Unsafe.Add(ref o, k);
+                    ref byte a = ref Unsafe.Add(ref act, seg);
+                    int now = a + 1;
+                    a = (byte)now;
+                    Unsafe.Add(ref qual, qualified) = seg;
+                    qualified += now == onto ? 1 : 0;
+                }
+            }
+
+            _touchedCount = -1;
+            _qualSegCount = qualified;
+            return;
+        }
+
         // Branch-free scatter: every segment id is written at the end of the touched and qualified lists, which
         // only advance on a first touch or on reaching the threshold (each list has one spare entry for that write).
-        ref byte act = ref MemoryMarshal.GetArrayDataReference(activity);
         ref int tch = ref MemoryMarshal.GetArrayDataReference(touched);
-        ref int qual = ref MemoryMarshal.GetArrayDataReference(_qualSegs);
         int count = 0;
-        int qualified = 0;
         for (int i = 0; i < cells.Length; i++)
         {
             Span<int> outs = _outSynapses.Get(cells[i]);
@@ -524,6 +558,28 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         if (n > 1)
         {
             keys.AsSpan(0, n).Sort();
+        }
+
+        // The segments in key order: the lookups are independent here, while the callers' loops would chain them.
+        for (int i = 0; i < n; i++)
+        {
+            long key = keys[i];
+            qual[i] = _cellSlots.Get((int)(key >> 32))[(int)key];
+        }
+    }
+
+    /// <summary>
+    /// Hints the CPU to fetch the first synapses of <paramref name="seg"/> (sources and permanences): inference reads
+    /// the synapses of segments scattered over the whole store, and these misses dominated its checks.
+    /// </summary>
+    /// <remarks>A prefetch never faults and changes no value; on other platforms this does nothing.</remarks>
+    private unsafe void PrefetchSynapses(int seg)
+    {
+        if (Sse.IsSupported)
+        {
+            int start = seg * _maxSyn;
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), start)));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start)));
         }
     }
 
