@@ -180,6 +180,11 @@ public sealed partial class BacktrackingTm
                 int cellMax = 0;
                 for (; q < _qualCount && (int)(keys[q] >> 32) == cell; q++)
                 {
+                    if (q + PrefetchDistance < _qualCount)
+                    {
+                        PrefetchSynapses(_qualSegs[q + PrefetchDistance]);
+                    }
+
                     int seg = _qualSegs[q];
                     if (_activity[seg] > cellMax)
                     {

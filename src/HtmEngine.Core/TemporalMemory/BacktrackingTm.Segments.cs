@@ -502,6 +502,11 @@ public sealed partial class BacktrackingTm
 
         for (int u = 0; u < _updCount; u++)
         {
+            if (u + PrefetchDistance < _updCount)
+            {
+                PrefetchSynapses(_updSeg[u + PrefetchDistance]);
+            }
+
             int seg = _updSeg[u];
             if (_lrnIteration - _updTime[u] > 1 || _segGeneration[seg] != _updGeneration[u] || _segCell[seg] < 0)
             {

@@ -124,7 +124,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     // Memoised duty-cycle decay factors (1 − alpha)^age of the current tier; 0 = not computed yet.
     private const int DecayTableSize = 4096;
 
-    // Qualified segments ahead whose synapses inference prefetches.
+    // Segments ahead (qualified ones, queued updates) whose synapses are prefetched.
     private const int PrefetchDistance = 4;
     private readonly double[] _decayTable = new double[DecayTableSize];
     private double _decayAlpha = -1.0;
@@ -570,7 +570,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     /// <summary>
     /// Hints the CPU to fetch the first synapses of <paramref name="seg"/> (sources and permanences): inference reads
-    /// the synapses of segments scattered over the whole store, and these misses dominated its checks.
+    /// the synapses of segments scattered over the whole store, and these misses dominated its checks; learning
+    /// updates and applies such segments too.
     /// </summary>
     /// <remarks>A prefetch never faults and changes no value; on other platforms this does nothing.</remarks>
     private unsafe void PrefetchSynapses(int seg)
