@@ -88,19 +88,24 @@ public sealed partial class BacktrackingTm
         _infPredictedT.Clear();
         ClearConfidences();
         int threshold = _p.ActivationThreshold;
-        ComputeActivity(_infActiveT.Members);
-        CollectQualified(threshold);
+        ComputeActivity(_infActiveT.Members, threshold);
+        CollectQualified();
 
         // Same visiting order as a walk over the sorted cells and their slots, so the float sums are identical.
         int cpc = _cellsPerColumn;
         int lastCol = -1;
         int lastCell = -1;
         long[] keys = _qualKeys;
+        int[] segs = _qualSegs;
         for (int q = 0; q < _qualCount; q++)
         {
-            long key = keys[q];
-            int cell = (int)(key >> 32);
-            int seg = _cellSlots.Get(cell)[(int)key];
+            if (q + PrefetchDistance < _qualCount)
+            {
+                PrefetchSynapses(segs[q + PrefetchDistance]);
+            }
+
+            int cell = (int)(keys[q] >> 32);
+            int seg = segs[q];
             int col = cell / cpc;
             float dc = DutyCycle(seg, active: false, readOnly: false);
             _cellConfidence[cell] += dc;

@@ -103,8 +103,8 @@ public sealed partial class BacktrackingTm
             {
                 // Counts stay valid for the whole loop: a column only changes its own cells' segments.
                 _lrnActiveT1.SortMembers();
-                ComputeActivity(_lrnActiveT1.Members);
-                MarkCells(minThreshold, sort: false);
+                ComputeActivity(_lrnActiveT1.Members, minThreshold);
+                MarkCells();
                 counted = true;
             }
 
@@ -161,8 +161,8 @@ public sealed partial class BacktrackingTm
         _lrnPredictedT.Clear();
         int threshold = _p.ActivationThreshold;
         _lrnActiveT.SortMembers();
-        ComputeActivity(_lrnActiveT.Members);
-        CollectQualified(threshold);
+        ComputeActivity(_lrnActiveT.Members, threshold);
+        CollectQualified();
         int cpc = _cellsPerColumn;
         long[] keys = _qualKeys;
         int q = 0;
@@ -176,12 +176,16 @@ public sealed partial class BacktrackingTm
             {
                 // The cell's best segment: the most activity, the lowest slot on ties (keys are in slot order).
                 int cell = (int)(keys[q] >> 32);
-                Span<int> slots = _cellSlots.Get(cell);
                 int cellBest = -1;
                 int cellMax = 0;
                 for (; q < _qualCount && (int)(keys[q] >> 32) == cell; q++)
                 {
-                    int seg = slots[(int)keys[q]];
+                    if (q + PrefetchDistance < _qualCount)
+                    {
+                        PrefetchSynapses(_qualSegs[q + PrefetchDistance]);
+                    }
+
+                    int seg = _qualSegs[q];
                     if (_activity[seg] > cellMax)
                     {
                         cellMax = _activity[seg];
@@ -234,7 +238,7 @@ public sealed partial class BacktrackingTm
 
         if (n > 0)
         {
-            return candidates[(int)_random.GetUInt32((uint)n)];
+            return candidates[(int)NupicSampling.NextBelow(_random, (uint)n)];
         }
 
         int victim = -1;

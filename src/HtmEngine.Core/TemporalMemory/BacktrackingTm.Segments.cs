@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace HtmEngine.Core.TemporalMemory;
 
 public sealed partial class BacktrackingTm
@@ -105,6 +108,7 @@ public sealed partial class BacktrackingTm
         Array.Resize(ref _segBroken, n);
         Array.Resize(ref _activity, n);
         Array.Resize(ref _touchedSegs, n + 1);
+        Array.Resize(ref _qualSegs, n + 1);
         Array.Resize(ref _qualKeys, n);
         Array.Resize(ref _freeSegIds, n);
         Array.Resize(ref _synSource, n * _maxSyn);
@@ -363,15 +367,17 @@ public sealed partial class BacktrackingTm
         int n = 0;
         if (seg >= 0)
         {
-            int baseIdx = seg * _maxSyn;
+            // Branch-free filter: every source is written, the end only advances past the active ones
+            // (destination holds at least maxSyn entries, so the write past the last kept one fits).
             int count = _segSynCount[seg];
+            ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), seg * _maxSyn);
+            ref byte flags = ref MemoryMarshal.GetArrayDataReference(state.Flags);
+            ref int dst = ref MemoryMarshal.GetArrayDataReference(destination);
             for (int k = 0; k < count; k++)
             {
-                int s = _synSource[baseIdx + k];
-                if (state.Contains(s))
-                {
-                    destination[n++] = s;
-                }
+                int s = Unsafe.Add(ref src, k);
+                Unsafe.Add(ref dst, n) = s;
+                n += Unsafe.Add(ref flags, s) != 0 ? 1 : 0;
             }
         }
 
@@ -404,24 +410,27 @@ public sealed partial class BacktrackingTm
         }
         else
         {
-            int baseIdx = seg * _maxSyn;
+            // Sorted difference by a branch-free merge: each round keeps the state cell if it is below the current
+            // source and advances whichever side is smaller (both on a match); the state's tail is then all kept.
             int count = _segSynCount[seg];
+            ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), seg * _maxSyn);
+            ref int st = ref MemoryMarshal.GetReference(sortedState);
+            ref int cd = ref MemoryMarshal.GetArrayDataReference(cand);
+            int ns = sortedState.Length;
+            int i = 0;
             int k = 0;
-            for (int i = 0; i < sortedState.Length; i++)
+            while (i < ns && k < count)
             {
-                int c = sortedState[i];
-                while (k < count && _synSource[baseIdx + k] < c)
-                {
-                    k++;
-                }
-
-                if (k < count && _synSource[baseIdx + k] == c)
-                {
-                    continue;
-                }
-
-                cand[nc++] = c;
+                int c = Unsafe.Add(ref st, i);
+                int s = Unsafe.Add(ref src, k);
+                Unsafe.Add(ref cd, nc) = c;
+                nc += c < s ? 1 : 0;
+                i += c <= s ? 1 : 0;
+                k += s <= c ? 1 : 0;
             }
+
+            sortedState[i..].CopyTo(cand.AsSpan(nc));
+            nc += ns - i;
         }
 
         if (nc <= wanted)
@@ -432,11 +441,11 @@ public sealed partial class BacktrackingTm
 
         if (wanted == 1)
         {
-            destination[0] = cand[(int)_random.GetUInt32((uint)nc)];
+            destination[0] = cand[(int)NupicSampling.NextBelow(_random, (uint)nc)];
             return 1;
         }
 
-        _random.Sample(cand.AsSpan(0, nc), destination[..wanted]);
+        NupicSampling.Sample(_random, cand.AsSpan(0, nc), destination[..wanted]);
         return wanted;
     }
 
@@ -493,6 +502,11 @@ public sealed partial class BacktrackingTm
 
         for (int u = 0; u < _updCount; u++)
         {
+            if (u + PrefetchDistance < _updCount)
+            {
+                PrefetchSynapses(_updSeg[u + PrefetchDistance]);
+            }
+
             int seg = _updSeg[u];
             if (_lrnIteration - _updTime[u] > 1 || _segGeneration[seg] != _updGeneration[u] || _segCell[seg] < 0)
             {

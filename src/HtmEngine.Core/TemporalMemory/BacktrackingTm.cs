@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using HtmEngine.Core.Randomness;
 
 namespace HtmEngine.Core.TemporalMemory;
@@ -50,6 +51,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private byte[] _activity;
     private int[] _touchedSegs;
     private int _touchedCount;
+    private int[] _qualSegs; // segments that reached the threshold of the last count
+    private int _qualSegCount;
     private long[] _qualKeys; // (cell << 32 | slot) of the segments reaching a threshold, sorted
     private int _qualCount;
     private int[] _freeSegIds;
@@ -120,6 +123,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     // Memoised duty-cycle decay factors (1 − alpha)^age of the current tier; 0 = not computed yet.
     private const int DecayTableSize = 4096;
+
+    // Segments ahead (qualified ones, queued updates) whose synapses are prefetched.
+    private const int PrefetchDistance = 4;
     private readonly double[] _decayTable = new double[DecayTableSize];
     private double _decayAlpha = -1.0;
 
@@ -163,6 +169,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _segBroken = new int[segs];
         _activity = new byte[segs];
         _touchedSegs = new int[segs + 1];
+        _qualSegs = new int[segs + 1];
         _qualKeys = new long[segs];
         _freeSegIds = new int[segs];
         _synSource = new int[segs * _maxSyn];
@@ -425,14 +432,17 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     // ---------------------------------------------------------------- activity counting
 
 
-    /// <summary>Counts, for every segment, its synapses (connected or not) whose source is in <paramref name="cells"/>.</summary>
-    private void ComputeActivity(ReadOnlySpan<int> cells)
+    /// <summary>
+    /// Counts, for every segment, its synapses (connected or not) whose source is in <paramref name="cells"/>, and
+    /// lists the segments whose count reaches <paramref name="threshold"/> (in the order they reach it).
+    /// </summary>
+    private void ComputeActivity(ReadOnlySpan<int> cells, int threshold)
     {
         byte[] activity = _activity;
         int[] touched = _touchedSegs;
-        if (_touchedCount * 16 > _segHigh)
+        if (_touchedCount < 0 || _touchedCount * 16 > _segHigh)
         {
-            // Many counters are set: one contiguous clear is cheaper than scattered stores (as Cells4 does).
+            // Many counters are set (or were not listed): one contiguous clear is cheaper than scattered stores.
             Array.Clear(activity, 0, _segHigh);
         }
         else
@@ -443,30 +453,71 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             }
         }
 
-        // Branch-free scatter: every segment id is written at the end of the touched list, which only advances
-        // on a first touch (the list has one spare entry for that unconditional write).
+        // A segment qualifies when its count steps onto the threshold, which happens exactly once per count: that
+        // spares a second pass over every touched segment. A threshold ≤ 0 admitted every touched segment.
+        int onto = Math.Max(threshold, 1);
+
+        // When the increments are many compared with the segments, the next clear will be a contiguous one anyway:
+        // then the touched segments are not listed, which saves a store per increment in the hottest loop.
+        long increments = 0;
+        for (int i = 0; i < cells.Length; i++)
+        {
+            increments += _outSynapses.Count(cells[i]);
+        }
+
         ref byte act = ref MemoryMarshal.GetArrayDataReference(activity);
+        ref int qual = ref MemoryMarshal.GetArrayDataReference(_qualSegs);
+        int qualified = 0;
+        if (increments * 4 > _segHigh)
+        {
+            for (int i = 0; i < cells.Length; i++)
+            {
+                Span<int> outs = _outSynapses.Get(cells[i]);
+                ref int o = ref MemoryMarshal.GetReference(outs);
+                for (int k = 0; k < outs.Length; k++)
+                {
+                    int seg = Unsafe.Add(ref o, k);
+                    ref byte a = ref Unsafe.Add(ref act, seg);
+                    int now = a + 1;
+                    a = (byte)now;
+                    Unsafe.Add(ref qual, qualified) = seg;
+                    qualified += now == onto ? 1 : 0;
+                }
+            }
+
+            _touchedCount = -1;
+            _qualSegCount = qualified;
+            return;
+        }
+
+        // Branch-free scatter: every segment id is written at the end of the touched and qualified lists, which
+        // only advance on a first touch or on reaching the threshold (each list has one spare entry for that write).
         ref int tch = ref MemoryMarshal.GetArrayDataReference(touched);
         int count = 0;
         for (int i = 0; i < cells.Length; i++)
         {
             Span<int> outs = _outSynapses.Get(cells[i]);
+            ref int o = ref MemoryMarshal.GetReference(outs);
             for (int k = 0; k < outs.Length; k++)
             {
-                int seg = outs[k];
+                int seg = Unsafe.Add(ref o, k);
                 ref byte a = ref Unsafe.Add(ref act, seg);
                 int old = a;
-                a = (byte)(old + 1);
+                int now = old + 1;
+                a = (byte)now;
                 Unsafe.Add(ref tch, count) = seg;
                 count += old == 0 ? 1 : 0;
+                Unsafe.Add(ref qual, qualified) = seg;
+                qualified += now == onto ? 1 : 0;
             }
         }
 
         _touchedCount = count;
+        _qualSegCount = qualified;
     }
 
-    /// <summary>Marks the cells owning a segment with activity ≥ <paramref name="threshold"/>; optionally sorts the list.</summary>
-    private void MarkCells(int threshold, bool sort)
+    /// <summary>Marks the cells owning a segment that reached the threshold of the last count.</summary>
+    private void MarkCells()
     {
         for (int i = 0; i < _markedCount; i++)
         {
@@ -474,52 +525,62 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         }
 
         int n = 0;
-        byte[] activity = _activity;
-        int[] touched = _touchedSegs;
-        for (int i = 0; i < _touchedCount; i++)
+        int[] qual = _qualSegs;
+        for (int i = 0; i < _qualSegCount; i++)
         {
-            int seg = touched[i];
-            if (activity[seg] >= threshold)
+            int cell = _segCell[qual[i]];
+            if (_cellMark[cell] == 0)
             {
-                int cell = _segCell[seg];
-                if (_cellMark[cell] == 0)
-                {
-                    _cellMark[cell] = 1;
-                    _markedCells[n++] = cell;
-                }
+                _cellMark[cell] = 1;
+                _markedCells[n++] = cell;
             }
         }
 
         _markedCount = n;
-        if (sort && n > 1)
-        {
-            _markedCells.AsSpan(0, n).Sort();
-        }
     }
 
     /// <summary>
-    /// Lists the segments whose counted activity reaches <paramref name="threshold"/> as (cell, slot) keys sorted
-    /// ascending: the order a walk over the cells and their slots would visit them in.
+    /// Lists the segments that reached the threshold of the last count as (cell, slot) keys sorted ascending: the
+    /// order a walk over the cells and their slots would visit them in.
     /// </summary>
-    private void CollectQualified(int threshold)
+    private void CollectQualified()
     {
-        byte[] activity = _activity;
-        int[] touched = _touchedSegs;
+        int[] qual = _qualSegs;
         long[] keys = _qualKeys;
-        int n = 0;
-        for (int i = 0; i < _touchedCount; i++)
+        int n = _qualSegCount;
+        for (int i = 0; i < n; i++)
         {
-            int seg = touched[i];
-            if (activity[seg] >= threshold)
-            {
-                keys[n++] = ((long)_segCell[seg] << 32) | (uint)_segSlot[seg];
-            }
+            int seg = qual[i];
+            keys[i] = ((long)_segCell[seg] << 32) | (uint)_segSlot[seg];
         }
 
         _qualCount = n;
         if (n > 1)
         {
             keys.AsSpan(0, n).Sort();
+        }
+
+        // The segments in key order: the lookups are independent here, while the callers' loops would chain them.
+        for (int i = 0; i < n; i++)
+        {
+            long key = keys[i];
+            qual[i] = _cellSlots.Get((int)(key >> 32))[(int)key];
+        }
+    }
+
+    /// <summary>
+    /// Hints the CPU to fetch the first synapses of <paramref name="seg"/> (sources and permanences): inference reads
+    /// the synapses of segments scattered over the whole store, and these misses dominated its checks; learning
+    /// updates and applies such segments too.
+    /// </summary>
+    /// <remarks>A prefetch never faults and changes no value; on other platforms this does nothing.</remarks>
+    private unsafe void PrefetchSynapses(int seg)
+    {
+        if (Sse.IsSupported)
+        {
+            int start = seg * _maxSyn;
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), start)));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start)));
         }
     }
 
@@ -544,30 +605,23 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     /// <summary>
     /// Whether <paramref name="seg"/> has at least <paramref name="threshold"/> active connected synapses against
-    /// <paramref name="state"/>; stops as soon as the answer is known.
+    /// <paramref name="state"/>.
     /// </summary>
     private bool ConnectedActiveReaches(int seg, CellSet state, int threshold)
     {
+        // Counting every synapse without branches beats stopping early: whether a synapse is active and connected
+        // is unpredictable, and a segment holds few synapses.
         int start = seg * _maxSyn;
         int count = _segSynCount[seg];
         float connected = _p.ConnectedPermanence;
         ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), start);
         ref float perm = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start);
-        byte[] flags = state.Flags;
+        ref byte flags = ref MemoryMarshal.GetArrayDataReference(state.Flags);
         int n = 0;
         for (int k = 0; k < count; k++)
         {
-            if (Unsafe.Add(ref perm, k) >= connected && flags[Unsafe.Add(ref src, k)] != 0)
-            {
-                if (++n >= threshold)
-                {
-                    return true;
-                }
-            }
-            else if (n + (count - k - 1) < threshold)
-            {
-                return false;
-            }
+            int on = Unsafe.Add(ref flags, Unsafe.Add(ref src, k)) != 0 ? 1 : 0;
+            n += Unsafe.Add(ref perm, k) >= connected ? on : 0;
         }
 
         return n >= threshold;

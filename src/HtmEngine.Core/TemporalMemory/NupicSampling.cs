@@ -1,0 +1,74 @@
+using HtmEngine.Core.Randomness;
+
+namespace HtmEngine.Core.TemporalMemory;
+
+/// <summary>
+/// <see cref="NupicRandom.GetUInt32"/> and <see cref="NupicRandom.Sample"/> draw for draw, without their integer
+/// divisions: chooseCellsToLearnFrom samples tens of cells per learning update, one bounded draw per cell, and the
+/// two hardware divisions of each draw were a tenth of the TM's time.
+/// </summary>
+/// <remarks>
+/// Two facts make it exact. A raw draw is below 2^31 while the rejection limit <c>Max32 − Max32 % max</c> is at
+/// least 2^31 for any <c>max ≤ 2^31</c>, so the first draw is always accepted and the limit need not be computed.
+/// The remainder is Lemire's "fastmod" (M = ⌊(2^64 − 1)/d⌋ + 1; a mod d = high 64 bits of (M·a mod 2^64)·d),
+/// exact for every 32-bit a and d; M is tabulated for small bounds and divided out for the others.
+/// </remarks>
+internal static class NupicSampling
+{
+    private const int TableSize = 4096;
+
+    // Lemire multipliers for d in [0, TableSize); entry 0 is unused, entry 1 is 0 (which yields a mod 1 = 0).
+    private static readonly ulong[] s_multipliers = BuildMultipliers();
+
+    /// <summary>Exactly <c>random.GetUInt32(max)</c> for 1 ≤ <paramref name="max"/> ≤ 2^31.</summary>
+    public static uint NextBelow(NupicRandom random, uint max)
+    {
+        if (max - 1 >= 1u << 31)
+        {
+            return random.GetUInt32(max);
+        }
+
+        return FastMod(random.NextRaw(), max);
+    }
+
+    /// <summary>
+    /// Exactly <c>random.Sample(population, choices)</c>: a selection sample in population order, one bounded draw
+    /// per visited element until <paramref name="choices"/> is full.
+    /// </summary>
+    public static void Sample(NupicRandom random, ReadOnlySpan<int> population, Span<int> choices)
+    {
+        if (choices.Length > population.Length)
+        {
+            throw new ArgumentException("Cannot choose more elements than the population holds.", nameof(choices));
+        }
+
+        int needed = choices.Length;
+        int taken = 0;
+        for (int i = 0; i < population.Length && taken < needed; i++)
+        {
+            // population.Length − i is in [1, int.MaxValue], so the single-draw rule of NextBelow holds.
+            if (FastMod(random.NextRaw(), (uint)(population.Length - i)) < (uint)(needed - taken))
+            {
+                choices[taken++] = population[i];
+            }
+        }
+    }
+
+    /// <summary><paramref name="a"/> mod <paramref name="d"/> (d ≥ 1) by multiplication.</summary>
+    public static uint FastMod(uint a, uint d)
+    {
+        ulong m = d < TableSize ? s_multipliers[d] : (ulong.MaxValue / d) + 1;
+        return (uint)Math.BigMul(m * a, d, out _);
+    }
+
+    private static ulong[] BuildMultipliers()
+    {
+        var table = new ulong[TableSize];
+        for (uint d = 1; d < TableSize; d++)
+        {
+            table[d] = (ulong.MaxValue / d) + 1;
+        }
+
+        return table;
+    }
+}

@@ -1,0 +1,37 @@
+using FsCheck;
+using FsCheck.Xunit;
+using HtmEngine.Core.Randomness;
+using HtmEngine.Core.TemporalMemory;
+
+namespace HtmEngine.Tests.Property.Core.TemporalMemory;
+
+/// <summary>The division-free sampler of the backtracking TM against the reference <see cref="NupicRandom"/> draws.</summary>
+public class NupicSamplingProperties
+{
+    [Property(MaxTest = 300)]
+    public bool FastMod_equals_the_remainder(uint a, PositiveInt d, uint wide)
+    {
+        // Small bounds use the table, the others compute the multiplier; wide bounds reach 2^32 − 1.
+        uint small = (uint)d.Get;
+        uint large = Math.Max(wide, 1u);
+        return NupicSampling.FastMod(a, small) == a % small && NupicSampling.FastMod(a, large) == a % large;
+    }
+
+    [Property(MaxTest = 200)]
+    public bool Sample_and_NextBelow_consume_and_return_the_reference_draws(PositiveInt seed, byte populationSize, byte wanted, PositiveInt bound)
+    {
+        var reference = new NupicRandom((ulong)seed.Get);
+        var fast = new NupicRandom((ulong)seed.Get);
+        int n = populationSize;
+        int k = n == 0 ? 0 : wanted % (n + 1);
+        int[] population = Enumerable.Range(0, n).Select(i => (i * 7) + 3).ToArray();
+        var expected = new int[k];
+        var actual = new int[k];
+        reference.Sample(population, expected);
+        NupicSampling.Sample(fast, population, actual);
+        uint max = (uint)bound.Get;
+        return expected.AsSpan().SequenceEqual(actual)
+            && reference.GetUInt32(max) == NupicSampling.NextBelow(fast, max)
+            && reference.NextRaw() == fast.NextRaw();
+    }
+}
