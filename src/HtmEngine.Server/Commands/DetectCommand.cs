@@ -21,6 +21,8 @@ public sealed class DetectCommand : ICommand
     public string Help => """
         Usage: htmengine detect FILE.csv [--out OUT.csv] [--params nab|htmengine-0.3.4]
                                 [--tm backtracking|tm] [--likelihood nab|engine] [--min X --max Y]
+                                [--nupic] [--ensemble K] [--refractory N] [--averaging N]
+                                [--tail complement|mirror]
 
         Runs one fresh model over FILE.csv (header timestamp,value; timestamps yyyy-MM-dd HH:mm:ss)
         in file order and writes timestamp,value,anomaly_score,raw_score, one row per input row.
@@ -40,6 +42,10 @@ public sealed class DetectCommand : ICommand
                              anomaly_score is the likelihood the engine stores.
           --min X, --max Y   The model's value range (both or neither).
           -h, --help         Show this text.
+
+        Detector options (with --likelihood nab):
+
+        """ + DetectorOptionsParser.HelpText + """
 
         Errors name the file and line (a bad timestamp, a value that is not a finite number).
         """;
@@ -71,7 +77,7 @@ public sealed class DetectCommand : ICommand
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        var options = OptionParser.Parse(Name, args, ["--out", "--params", "--tm", "--likelihood", "--min", "--max"], [], stderr);
+        var options = OptionParser.Parse(Name, args, ["--out", "--params", "--tm", "--likelihood", "--min", "--max", .. DetectorOptionsParser.ValueOptions], [DetectorOptionsParser.NuPicFlag], stderr);
         if (options is null)
         {
             return 2;
@@ -103,6 +109,11 @@ public sealed class DetectCommand : ICommand
         if (likelihood is not ("nab" or "engine"))
         {
             return Usage(stderr, $"--likelihood '{likelihood}' must be nab or engine");
+        }
+
+        if (!DetectorOptionsParser.TryParse(options, out NabDetectorOptions detection, out string? detectionError))
+        {
+            return Usage(stderr, detectionError!);
         }
 
         string? minText = options.Value("--min");
@@ -156,7 +167,7 @@ public sealed class DetectCommand : ICommand
         double[] raw = new double[series.Length];
         if (likelihood == "nab")
         {
-            var detector = new NabDetector(parameters, NabAnomalyLikelihood.NabProbationaryPeriod(series.Length));
+            var detector = new NabDetector(parameters, NabAnomalyLikelihood.NabProbationaryPeriod(series.Length), detection);
             for (int i = 0; i < series.Length; i++)
             {
                 DetectorScore s = detector.Step(series.Timestamps[i], series.Values[i]);
@@ -189,7 +200,7 @@ public sealed class DetectCommand : ICommand
         }
 
         CultureInfo c = CultureInfo.InvariantCulture;
-        summary.WriteLine(string.Create(c, $"detect: {series.Length} records in {elapsed.TotalSeconds:F3} s = {series.Length / elapsed.TotalSeconds:F0} records/s (params={parameterSet} tm={TemporalMemoryName(tm)} likelihood={likelihood} min={min:R} max={max:R} resolution={parameters.Resolution:R})"));
+        summary.WriteLine(string.Create(c, $"detect: {series.Length} records in {elapsed.TotalSeconds:F3} s = {series.Length / elapsed.TotalSeconds:F0} records/s (params={parameterSet} tm={TemporalMemoryName(tm)} likelihood={likelihood}{(likelihood == "nab" ? " " + DetectorOptionsParser.Describe(detection) : "")} min={min:R} max={max:R} resolution={parameters.Resolution:R})"));
         return 0;
     }
 

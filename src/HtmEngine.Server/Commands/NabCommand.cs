@@ -19,6 +19,8 @@ public sealed class NabCommand : ICommand
     public string Help => """
         Usage: htmengine nab --data DIR --labels FILE [--files LIST] [--out DIR] [--detector NAME]
                              [--params nab|htmengine-0.3.4] [--tm backtracking|tm] [--jobs N]
+                             [--nupic] [--ensemble K] [--refractory N] [--averaging N]
+                             [--tail complement|mirror] [--replay DIR]
                htmengine nab score --help
 
         Runs one fresh model per corpus file with NAB's conventions: the file's own min and max
@@ -41,7 +43,15 @@ public sealed class NabCommand : ICommand
           --tm KIND         Temporal memory: backtracking (NuPIC's Cells4, default) or tm
                             (TemporalMemory, NAB's numentaTM).
           --jobs N          Files run at once (default: number of cores).
+          --replay DIR      Do not run the model: replay the raw_score column of an earlier run's
+                            results, DIR = that run's detector folder (e.g. OUT/htmengine); only
+                            the likelihood, spatial rule and refractory period run.
+
+        """ + DetectorOptionsParser.HelpText + """
           -h, --help        Show this text.
+
+        With --out, the per-file score table of every profile (NAB's columns: threshold, score,
+        TP, TN, FP, FN, total rows) is also written to DIR/<detector>-scores.csv.
 
         """;
 
@@ -56,7 +66,7 @@ public sealed class NabCommand : ICommand
             return NabScoreCommand.Run([.. args.Skip(1)], stdout, stderr);
         }
 
-        var options = OptionParser.Parse(Name, args, ["--data", "--labels", "--files", "--out", "--detector", "--params", "--tm", "--jobs"], [], stderr);
+        var options = OptionParser.Parse(Name, args, ["--data", "--labels", "--files", "--out", "--detector", "--params", "--tm", "--jobs", "--replay", .. DetectorOptionsParser.ValueOptions], [DetectorOptionsParser.NuPicFlag], stderr);
         if (options is null)
         {
             return 2;
@@ -104,6 +114,11 @@ public sealed class NabCommand : ICommand
             return Usage(stderr, $"--jobs '{jobsText}' must be a whole number of at least 1");
         }
 
+        if (!DetectorOptionsParser.TryParse(options, out NabDetectorOptions detection, out string? detectionError))
+        {
+            return Usage(stderr, detectionError!);
+        }
+
         string? filesList = options.Value("--files");
         try
         {
@@ -117,13 +132,15 @@ public sealed class NabCommand : ICommand
                 Detector = detector,
                 ParameterSet = parameterSet,
                 TemporalMemory = tm,
+                Detection = detection,
+                ReplayDirectory = options.Value("--replay"),
                 Jobs = jobs,
             };
             NabRunResult result = NabCorpusRunner.Run(runOptions, p => ReportProgress(stderr, p));
             stderr.WriteLine();
             CultureInfo c = CultureInfo.InvariantCulture;
             NabScoreCommand.WriteReport(stdout, result.Score, result.Scorer, "optimised on these files");
-            stdout.WriteLine(string.Create(c, $"model: params={parameterSet} tm={DetectCommand.TemporalMemoryName(tm)} jobs={jobs}"));
+            stdout.WriteLine(string.Create(c, $"model: params={parameterSet} tm={DetectCommand.TemporalMemoryName(tm)} {DetectorOptionsParser.Describe(detection)} jobs={jobs}{(runOptions.ReplayDirectory is null ? "" : " replayed raw scores from " + runOptions.ReplayDirectory)}"));
             stdout.WriteLine(string.Create(c, $"time: {result.Records} records, detection {result.DetectTime.TotalSeconds:F1} s ({result.Records / result.DetectTime.TotalSeconds:F0} records/s on {jobs} jobs), scoring {result.ScoreTime.TotalSeconds:F1} s"));
             stdout.WriteLine(result.Score.SummaryLine);
             return 0;
