@@ -19,8 +19,14 @@ public sealed record NabDetectorOptions
     /// <summary>NAB's "numenta" detector as NuPIC ran it: one model, averaging window 10, no refractory period.</summary>
     public static NabDetectorOptions NuPic { get; } = new();
 
-    /// <summary>The default detector (currently equal to <see cref="NuPic"/>).</summary>
-    public static NabDetectorOptions Default { get; } = NuPic;
+    /// <summary>
+    /// The default detector: NuPIC's, plus a refractory period of one averaging window (10 records). The averaged
+    /// raw score that makes an alert keeps the triggering raw scores for that many records, so a second alert inside
+    /// it is mostly the same evidence counted again; NuPIC's own red→yellow filter meant to report a run of reds
+    /// once but only looks one record back, so a red run broken by one non-red record alerts twice. Raw scores are
+    /// unchanged (the mode compares with NuPIC's raw scores as <see cref="NuPic"/> does).
+    /// </summary>
+    public static NabDetectorOptions Default { get; } = NuPic with { RefractoryRecords = NuPic.AveragingWindow };
 
     /// <summary>
     /// Number of models run side by side, each with its own seeds (member 0 has the parameters' seeds, member k

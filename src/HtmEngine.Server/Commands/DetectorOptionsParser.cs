@@ -27,7 +27,7 @@ public static class DetectorOptionsParser
                             the work). Default: 1.
           --refractory N    Report an alert (final score >= 0.5, NuPIC's "red" likelihood 1 - 1e-5)
                             that comes within N records of the last reported alert as "yellow"
-                            (0.3). 0 = off. Default: 0.
+                            (0.3). 0 = off. Default: 10 (one averaging window; --nupic: 0).
           --averaging N     Width of the likelihood's raw-score moving average (NuPIC: 10).
           --tail KIND       Averaged scores below the mean: complement (NuPIC 0.5, published results;
                             default) or mirror (nupic 1.0's two-sided tail).

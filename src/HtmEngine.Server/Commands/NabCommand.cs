@@ -25,7 +25,9 @@ public sealed class NabCommand : ICommand
 
         Runs one fresh model per corpus file with NAB's conventions: the file's own min and max
         padded by 20 %, probationary period min(15 % of the file, 750), NuPIC's streaming anomaly
-        likelihood and log score, and the spatial-anomaly rule. Files run in parallel. Prints
+        likelihood and log score, and the spatial-anomaly rule; by default an alert within 10 records
+        of the last reported one is reported as yellow (--nupic: NuPIC's detector exactly, for
+        comparing with its published results). Files run in parallel. Prints
         progress on stderr, a per-file score table and per-profile summary on stdout, and as its
         last line: standard=<x> low_fp=<y> low_fn=<z> (normalised scores, thresholds optimised on
         the files run).

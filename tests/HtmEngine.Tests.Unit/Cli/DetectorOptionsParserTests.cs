@@ -15,6 +15,7 @@ public class DetectorOptionsParserTests
     {
         Assert.True(DetectorOptionsParser.TryParse(Parse(), out NabDetectorOptions options, out string? error), error);
         Assert.Equal(NabDetectorOptions.Default, options);
+        Assert.Equal("detector=custom ensemble=1 refractory=10 averaging=10 tail=complement", DetectorOptionsParser.Describe(options));
     }
 
     [Fact]

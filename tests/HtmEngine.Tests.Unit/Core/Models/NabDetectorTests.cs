@@ -81,6 +81,14 @@ public class NabDetectorTests
     }
 
     [Fact]
+    public void The_default_is_nupic_with_a_refractory_period_of_one_averaging_window()
+    {
+        Assert.False(NabDetectorOptions.Default.IsNuPicCompatible);
+        Assert.Equal(NabDetectorOptions.Default.AveragingWindow, NabDetectorOptions.Default.RefractoryRecords);
+        Assert.Equal(NabDetectorOptions.NuPic, NabDetectorOptions.Default with { RefractoryRecords = 0 });
+    }
+
+    [Fact]
     public void The_nupic_options_are_the_two_argument_constructor()
     {
         var plain = new NabDetector(ModelParameters.Nab(0, 100), 40);
