@@ -40,7 +40,7 @@ public sealed class NabDetector
         _models = new HtmModel[parameters is null ? 0 : options.EnsembleSize];
         for (int k = 0; k < _models.Length; k++)
         {
-            _models[k] = new HtmModel(Reseeded(parameters!, (ulong)k));
+            _models[k] = new HtmModel(Reseeded(parameters!, (ulong)(options.SeedOffset + k)));
         }
 
         (int learning, int estimation) = NabAnomalyLikelihood.ForProbation(probationaryPeriod);

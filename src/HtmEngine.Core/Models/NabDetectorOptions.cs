@@ -16,7 +16,7 @@ public sealed record NabDetectorOptions
     /// <summary>The final score of a likelihood at NuPIC's "yellow" level, L = 1 − 1e-3 (log score 0.3).</summary>
     public static readonly double YellowLogScore = NabAnomalyLikelihood.LogScore(1.0 - NabAnomalyLikelihood.YellowThreshold);
 
-    /// <summary>NAB's "numenta" detector as NuPIC ran it: one model, averaging window 10, no refractory period.</summary>
+    /// <summary>NAB's "numenta" detector as NuPIC ran it: one model with NuPIC's seeds, averaging window 10, no refractory period.</summary>
     public static NabDetectorOptions NuPic { get; } = new();
 
     /// <summary>
@@ -34,6 +34,12 @@ public sealed record NabDetectorOptions
     /// 1 = a single model (NuPIC). Costs this many times the work.
     /// </summary>
     public int EnsembleSize { get; init; } = 1;
+
+    /// <summary>
+    /// Added to every seed of the model (encoder, spatial pooler, TMs; see <see cref="NabDetector.Reseeded"/>), to
+    /// measure how much a score owes to one random initialisation. 0 = NuPIC's seeds.
+    /// </summary>
+    public int SeedOffset { get; init; }
 
     /// <summary>
     /// Alert refractory period in records: a final score at or above <see cref="RedLogScore"/> (an alert) that comes
@@ -57,6 +63,7 @@ public sealed record NabDetectorOptions
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(EnsembleSize, 1, nameof(EnsembleSize));
         ArgumentOutOfRangeException.ThrowIfNegative(RefractoryRecords, nameof(RefractoryRecords));
+        ArgumentOutOfRangeException.ThrowIfNegative(SeedOffset, nameof(SeedOffset));
         ArgumentOutOfRangeException.ThrowIfLessThan(AveragingWindow, 1, nameof(AveragingWindow));
         if (BelowMeanTail is not BelowMeanTail.Complement and not BelowMeanTail.Mirror)
         {

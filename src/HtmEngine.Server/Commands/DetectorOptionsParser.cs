@@ -13,7 +13,7 @@ namespace HtmEngine.Server.Commands;
 public static class DetectorOptionsParser
 {
     /// <summary>The options taking a value.</summary>
-    public static IReadOnlyList<string> ValueOptions { get; } = ["--ensemble", "--refractory", "--averaging", "--tail"];
+    public static IReadOnlyList<string> ValueOptions { get; } = ["--ensemble", "--refractory", "--averaging", "--tail", "--seed-offset"];
 
     /// <summary>The flag.</summary>
     public const string NuPicFlag = "--nupic";
@@ -28,6 +28,8 @@ public static class DetectorOptionsParser
           --refractory N    Report an alert (final score >= 0.5, NuPIC's "red" likelihood 1 - 1e-5)
                             that comes within N records of the last reported alert as "yellow"
                             (0.3). 0 = off. Default: 10 (one averaging window; --nupic: 0).
+          --seed-offset S   Add S to every model seed (encoder, spatial pooler, TM): measures how
+                            much a score owes to one random initialisation. Default: 0 (NuPIC's).
           --averaging N     Width of the likelihood's raw-score moving average (NuPIC: 10).
           --tail KIND       Averaged scores below the mean: complement (NuPIC 0.5, published results;
                             default) or mirror (nupic 1.0's two-sided tail).
@@ -42,7 +44,8 @@ public static class DetectorOptionsParser
         error = null;
         if (!TryInt(options, "--ensemble", 1, out int? ensemble, ref error)
             || !TryInt(options, "--refractory", 0, out int? refractory, ref error)
-            || !TryInt(options, "--averaging", 1, out int? averaging, ref error))
+            || !TryInt(options, "--averaging", 1, out int? averaging, ref error)
+            || !TryInt(options, "--seed-offset", 0, out int? seedOffset, ref error))
         {
             return false;
         }
@@ -68,6 +71,7 @@ public static class DetectorOptionsParser
             EnsembleSize = ensemble ?? result.EnsembleSize,
             RefractoryRecords = refractory ?? result.RefractoryRecords,
             AveragingWindow = averaging ?? result.AveragingWindow,
+            SeedOffset = seedOffset ?? result.SeedOffset,
             BelowMeanTail = tail ?? result.BelowMeanTail,
         };
         return true;
@@ -80,7 +84,7 @@ public static class DetectorOptionsParser
         string tail = options.BelowMeanTail == BelowMeanTail.Mirror ? "mirror" : "complement";
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"detector={(options.IsNuPicCompatible ? "nupic" : "custom")} ensemble={options.EnsembleSize} refractory={options.RefractoryRecords} averaging={options.AveragingWindow} tail={tail}");
+            $"detector={(options.IsNuPicCompatible ? "nupic" : "custom")} ensemble={options.EnsembleSize} refractory={options.RefractoryRecords} averaging={options.AveragingWindow} tail={tail}{(options.SeedOffset == 0 ? "" : " seed-offset=" + options.SeedOffset.ToString(CultureInfo.InvariantCulture))}");
     }
 
     private static bool TryInt(ParsedOptions options, string name, int minimum, out int? value, ref string? error)

@@ -30,13 +30,14 @@ public class DetectorOptionsParserTests
     public void Each_setting_overrides_the_base()
     {
         Assert.True(DetectorOptionsParser.TryParse(
-            Parse("--nupic", "--ensemble", "3", "--refractory", "12", "--averaging", "7", "--tail", "mirror"), out NabDetectorOptions options, out _));
+            Parse("--nupic", "--ensemble", "3", "--refractory", "12", "--averaging", "7", "--tail", "mirror", "--seed-offset", "5"), out NabDetectorOptions options, out _));
+        Assert.Equal(5, options.SeedOffset);
         Assert.Equal(3, options.EnsembleSize);
         Assert.Equal(12, options.RefractoryRecords);
         Assert.Equal(7, options.AveragingWindow);
         Assert.Equal(BelowMeanTail.Mirror, options.BelowMeanTail);
         Assert.False(options.IsNuPicCompatible);
-        Assert.Equal("detector=custom ensemble=3 refractory=12 averaging=7 tail=mirror", DetectorOptionsParser.Describe(options));
+        Assert.Equal("detector=custom ensemble=3 refractory=12 averaging=7 tail=mirror seed-offset=5", DetectorOptionsParser.Describe(options));
     }
 
     [Theory]
@@ -45,6 +46,7 @@ public class DetectorOptionsParserTests
     [InlineData("--refractory", "-3")]
     [InlineData("--averaging", "0")]
     [InlineData("--tail", "upper")]
+    [InlineData("--seed-offset", "-1")]
     public void Bad_values_are_usage_errors_naming_the_option(string option, string value)
     {
         Assert.False(DetectorOptionsParser.TryParse(Parse(option, value), out _, out string? error));

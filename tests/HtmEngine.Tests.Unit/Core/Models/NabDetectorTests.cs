@@ -122,6 +122,26 @@ public class NabDetectorTests
     }
 
     [Fact]
+    public void A_seed_offset_runs_the_reseeded_model()
+    {
+        ModelParameters parameters = ModelParameters.Nab(0, 100);
+        var shifted = new NabDetector(parameters, 40, NabDetectorOptions.NuPic with { SeedOffset = 3 });
+        var expected = new HtmModel(NabDetector.Reseeded(parameters, 3));
+        var original = new HtmModel(parameters);
+        bool differed = false;
+        for (int i = 0; i < 120; i++)
+        {
+            DateTime t = s_start.AddMinutes(5 * i);
+            double raw = shifted.Step(t, Series(i)).RawScore;
+            Assert.Equal(expected.Step(t, Series(i)), raw);
+            differed |= raw != original.Step(t, Series(i));
+        }
+
+        Assert.True(differed);
+        Assert.Equal(parameters.SpatialPooler.Seed + 3, shifted.Model.Parameters.SpatialPooler.Seed);
+    }
+
+    [Fact]
     public void Reseeding_moves_every_seed_by_the_member_index()
     {
         ModelParameters parameters = ModelParameters.Nab(0, 100);
