@@ -23,8 +23,12 @@ public sealed record NabRunOptions
     /// <summary>Detector name used in result paths and reports (no '_' or '.', as NAB requires).</summary>
     public string Detector { get; init; } = "htmengine";
 
-    /// <summary>Parameter set name (see <see cref="ModelParameters.SetNames"/>).</summary>
-    public string ParameterSet { get; init; } = ModelParameters.NabSetName;
+    /// <summary>
+    /// Parameter set name (see <see cref="ModelParameters.SetNames"/>); by default the original engine's template,
+    /// the model the engine runs (use <see cref="ModelParameters.NabSetName"/> with <see cref="NabDetectorOptions.NuPic"/>
+    /// for NAB's "numenta" detector exactly).
+    /// </summary>
+    public string ParameterSet { get; init; } = ModelParameters.HtmEngine034SetName;
 
     /// <summary>Which temporal memory the models run.</summary>
     public TemporalMemoryKind TemporalMemory { get; init; } = TemporalMemoryKind.Backtracking;

@@ -19,7 +19,7 @@ public sealed class DetectCommand : ICommand
 
     /// <inheritdoc/>
     public string Help => """
-        Usage: htmengine detect FILE.csv [--out OUT.csv] [--params nab|htmengine-0.3.4]
+        Usage: htmengine detect FILE.csv [--out OUT.csv] [--params htmengine-0.3.4|nab]
                                 [--tm backtracking|tm] [--likelihood nab|engine] [--min X --max Y]
                                 [--nupic] [--ensemble K] [--refractory N] [--averaging N]
                                 [--tail complement|mirror]
@@ -34,7 +34,8 @@ public sealed class DetectCommand : ICommand
         Options:
           --out FILE         Write the scores to FILE (default: standard output; the summary then
                              goes to standard error).
-          --params SET       nab (NuPIC 1.0, default) or htmengine-0.3.4 (the original engine's).
+          --params SET       htmengine-0.3.4 (the original engine's template; default) or nab
+                             (NuPIC 1.0's; default with --nupic).
           --tm KIND          backtracking (NuPIC's Cells4, default) or tm (TemporalMemory).
           --likelihood KIND  nab: NuPIC's streaming likelihood with NAB's probation, log score and
                              spatial rule; anomaly_score is NAB's final score (default).
@@ -94,7 +95,7 @@ public sealed class DetectCommand : ICommand
             return Usage(stderr, options.Positionals.Count == 0 ? "FILE.csv is missing" : $"unexpected argument '{options.Positionals[1]}'");
         }
 
-        string parameterSet = options.Value("--params") ?? ModelParameters.NabSetName;
+        string parameterSet = DetectorOptionsParser.ParameterSet(options);
         if (!ModelParameters.SetNames.Contains(parameterSet))
         {
             return Usage(stderr, $"--params '{parameterSet}' is not one of: {string.Join(", ", ModelParameters.SetNames)}");

@@ -20,9 +20,9 @@ public static class DetectorOptionsParser
 
     /// <summary>Help lines describing the options (each line ends with a newline).</summary>
     public const string HelpText = """
-          --nupic           NAB's "numenta" detector exactly as NuPIC ran it (one model, no refractory
-                            period; the mode to compare with NuPIC's published results). Other
-                            detector options given with it still apply.
+          --nupic           NAB's "numenta" detector exactly as NuPIC ran it (nab parameters unless
+                            --params is given, one model, no refractory period; the mode to compare
+                            with NuPIC's published results). Other options given with it still apply.
           --ensemble K      Run K models with different seeds and average their raw scores (K times
                             the work). Default: 1.
           --refractory N    Report an alert (final score >= 0.5, NuPIC's "red" likelihood 1 - 1e-5)
@@ -75,6 +75,16 @@ public static class DetectorOptionsParser
             BelowMeanTail = tail ?? result.BelowMeanTail,
         };
         return true;
+    }
+
+    /// <summary>
+    /// The model parameter set: <c>--params</c> if given, else <c>nab</c> (NuPIC 1.0's) with <c>--nupic</c>, else
+    /// <c>htmengine-0.3.4</c>, the original engine's template, so the benchmark runs the model the engine's users get.
+    /// </summary>
+    public static string ParameterSet(ParsedOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Value("--params") ?? (options.Flag(NuPicFlag) ? ModelParameters.NabSetName : ModelParameters.HtmEngine034SetName);
     }
 
     /// <summary>A one-line description of detector options for run summaries.</summary>

@@ -18,16 +18,17 @@ public sealed class NabCommand : ICommand
     /// <inheritdoc/>
     public string Help => """
         Usage: htmengine nab --data DIR --labels FILE [--files LIST] [--out DIR] [--detector NAME]
-                             [--params nab|htmengine-0.3.4] [--tm backtracking|tm] [--jobs N]
+                             [--params htmengine-0.3.4|nab] [--tm backtracking|tm] [--jobs N]
                              [--nupic] [--ensemble K] [--refractory N] [--averaging N]
                              [--tail complement|mirror] [--replay DIR]
                htmengine nab score --help
 
         Runs one fresh model per corpus file with NAB's conventions: the file's own min and max
         padded by 20 %, probationary period min(15 % of the file, 750), NuPIC's streaming anomaly
-        likelihood and log score, and the spatial-anomaly rule; by default an alert within 10 records
-        of the last reported one is reported as yellow (--nupic: NuPIC's detector exactly, for
-        comparing with its published results). Files run in parallel. Prints
+        likelihood and log score, and the spatial-anomaly rule. By default the model is the engine's
+        (htmengine-0.3.4 parameters) and an alert within 10 records of the last reported one is
+        reported as yellow; --nupic runs NuPIC's detector exactly (nab parameters, no refractory
+        period), for comparing with its published results. Files run in parallel. Prints
         progress on stderr, a per-file score table and per-profile summary on stdout, and as its
         last line: standard=<x> low_fp=<y> low_fn=<z> (normalised scores, thresholds optimised on
         the files run).
@@ -41,7 +42,8 @@ public sealed class NabCommand : ICommand
                             (timestamp,value,anomaly_score,raw_score,label). Default: none.
           --detector NAME   Detector name for result files and reports (default htmengine; no '_'
                             or '.').
-          --params SET      Model parameter set: nab (NuPIC 1.0, default) or htmengine-0.3.4.
+          --params SET      Model parameter set: htmengine-0.3.4 (the original engine's template,
+                            what the engine runs; default) or nab (NuPIC 1.0's; default with --nupic).
           --tm KIND         Temporal memory: backtracking (NuPIC's Cells4, default) or tm
                             (TemporalMemory, NAB's numentaTM).
           --jobs N          Files run at once (default: number of cores).
@@ -98,7 +100,7 @@ public sealed class NabCommand : ICommand
             return Usage(stderr, $"--detector '{detector}' must be a plain name without '_', '.' or '/' (NAB splits result names on '_')");
         }
 
-        string parameterSet = options.Value("--params") ?? ModelParameters.NabSetName;
+        string parameterSet = DetectorOptionsParser.ParameterSet(options);
         if (!ModelParameters.SetNames.Contains(parameterSet))
         {
             return Usage(stderr, $"--params '{parameterSet}' is not one of: {string.Join(", ", ModelParameters.SetNames)}");

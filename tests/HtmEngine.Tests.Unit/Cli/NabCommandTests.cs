@@ -25,6 +25,7 @@ public sealed class NabCommandTests : IDisposable
         string last = lines[^1];
         Assert.Matches(@"^standard=-?[0-9.E-]+ low_fp=-?[0-9.E-]+ low_fn=-?[0-9.E-]+$", last);
         Assert.Contains("nab: 2/2 files", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("model: params=htmengine-0.3.4 tm=backtracking detector=custom ensemble=1 refractory=10", stdout.ToString(), StringComparison.Ordinal);
 
         string result = Path.Combine(_dir, "htmengine", "realTraffic", "htmengine_speed_7578.csv");
         string[] rows = File.ReadAllLines(result);
@@ -77,6 +78,21 @@ public sealed class NabCommandTests : IDisposable
         }
 
         Assert.True(lowered > 0, "speed_7578 has repeated alerts; a 1000-record refractory period must demote some");
+    }
+
+    [Fact]
+    public void The_nupic_flag_selects_nabs_parameters_and_detector_unless_parameters_are_given()
+    {
+        string list = Path.Combine(_dir, "files.txt");
+        File.WriteAllText(list, "realTraffic/speed_7578.csv\n");
+        string[] common = ["nab", "--data", NabShared.Path_("data"), "--labels", NabShared.Path_("labels", "combined_windows.json"), "--files", list, "--jobs", "1"];
+        var nupic = new StringWriter();
+        Assert.Equal(0, CommandLine.Run([.. common, "--nupic"], nupic, new StringWriter()));
+        Assert.Contains("model: params=nab tm=backtracking detector=nupic ensemble=1 refractory=0", nupic.ToString(), StringComparison.Ordinal);
+        var both = new StringWriter();
+        Assert.Equal(0, CommandLine.Run([.. common, "--nupic", "--params", "htmengine-0.3.4"], both, new StringWriter()));
+        Assert.Contains("model: params=htmengine-0.3.4 tm=backtracking detector=nupic", both.ToString(), StringComparison.Ordinal);
+        Assert.NotEqual(nupic.ToString().TrimEnd().Split('\n')[^1], both.ToString().TrimEnd().Split('\n')[^1]);
     }
 
     [Fact]
