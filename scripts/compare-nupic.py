@@ -3,7 +3,7 @@
 
 usage: scripts/compare-nupic.py RESULTS_DIR [DETECTOR]
 RESULTS_DIR is what `htmengine nab --out` wrote (RESULTS_DIR/<detector>/<category>/<detector>_<file>.csv);
-NuPIC's files are read from ../shared/nab/results/numenta beside the repository. Prints, per file, the
+NuPIC's files are read from shared/nab/results/numenta beside the repository or a parent folder. Prints, per file, the
 fraction of rows whose raw score equals NuPIC's (within 1e-6: NuPIC prints float32 values with 12 digits)
 and the first row that differs, then the total fraction.
 """
@@ -14,7 +14,22 @@ import sys
 
 root = sys.argv[1]
 detector = sys.argv[2] if len(sys.argv) > 2 else 'htmengine'
-reference_root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'nab', 'results', 'numenta')
+
+
+def find_reference():
+    # The shared folder sits beside the clone (../shared) or, for a worktree, beside an ancestor (/work/shared).
+    here = os.path.dirname(os.path.abspath(__file__))
+    while True:
+        candidate = os.path.join(here, 'shared', 'nab', 'results', 'numenta')
+        if os.path.isdir(candidate):
+            return candidate
+        parent = os.path.dirname(here)
+        if parent == here:
+            sys.exit('compare-nupic.py: no shared/nab/results/numenta beside the repository or any parent folder')
+        here = parent
+
+
+reference_root = find_reference()
 total = equal = 0
 for path in sorted(glob.glob(os.path.join(root, detector, '*', '*.csv'))):
     category = os.path.basename(os.path.dirname(path))

@@ -25,6 +25,7 @@ public static class NabScoreCommand
         """
         Usage: htmengine nab score --results DIR --detector NAME --data DIR --labels FILE
                                    [--files LIST] [--profiles FILE] [--thresholds optimize|FILE]
+                                   [--table FILE]
 
         Scores a detector's existing result files exactly as the Numenta Anomaly Benchmark (NAB v1.1)
         does, prints a per-file table and the normalised scores, and ends with the line
@@ -46,6 +47,8 @@ public static class NabScoreCommand
                               total score over the scored files (NAB's --optimize).
                               FILE: a NAB thresholds.json ({detector: {profile: {"threshold": t}}});
                               its "null" entry, if any, sets the null detector's thresholds.
+          --table FILE        Also write the per-file table of every profile as CSV (NAB's score-table
+                              columns, a Totals row per profile, windows and windows detected).
           -h, --help          Show this help.
 
         A row is a detection when its anomaly_score >= threshold. The baseline is the null detector
@@ -55,7 +58,7 @@ public static class NabScoreCommand
         Exit codes: 0 success; 1 data error (the message names the file and line); 2 usage error.
         """;
 
-    private static readonly string[] s_options = ["--results", "--detector", "--data", "--labels", "--files", "--profiles", "--thresholds"];
+    private static readonly string[] s_options = ["--results", "--detector", "--data", "--labels", "--files", "--profiles", "--thresholds", "--table"];
 
     /// <summary>
     /// Runs the command. <paramref name="args"/> are the arguments after <c>nab score</c>
@@ -191,6 +194,12 @@ public static class NabScoreCommand
         TimeSpan scoreTime = clock.Elapsed - readTime;
 
         WriteReport(stdout, result, scorer, thresholds is null ? "optimised on these files" : $"from {thresholdMode}");
+        if (options.TryGetValue("--table", out string? tablePath))
+        {
+            using var table = new StreamWriter(tablePath);
+            WriteScoreTable(table, result, scorer, scores);
+        }
+
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time: read {readTime.TotalSeconds:F2} s, scored {scoreTime.TotalSeconds:F2} s"));
         stdout.WriteLine(result.SummaryLine);
         return ExitOk;
@@ -287,6 +296,70 @@ public static class NabScoreCommand
         o.WriteLine();
     }
 
+    /// <summary>
+    /// Writes the per-file score table of every profile as CSV, NAB's <c>&lt;det&gt;_&lt;profile&gt;_scores.csv</c>
+    /// columns for all profiles in one file (a <c>Totals</c> row closes each profile), plus per file the number of
+    /// windows and how many of them hold a detection (a scorable row at or above the threshold).
+    /// </summary>
+    /// <param name="o">Where to write.</param>
+    /// <param name="result">The scores.</param>
+    /// <param name="scorer">The scorer that produced them (files, windows).</param>
+    /// <param name="anomalyScores">The anomaly scores that were scored, one array per file in <see cref="NabScorer.Files"/> order.</param>
+    public static void WriteScoreTable(TextWriter o, NabDetectorScore result, NabScorer scorer, IReadOnlyList<double[]> anomalyScores)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(scorer);
+        ArgumentNullException.ThrowIfNull(anomalyScores);
+        if (anomalyScores.Count != scorer.Files.Count)
+        {
+            throw new ArgumentException($"{anomalyScores.Count} score arrays for {scorer.Files.Count} files.", nameof(anomalyScores));
+        }
+
+        CultureInfo c = CultureInfo.InvariantCulture;
+        o.WriteLine("Detector,Profile,File,Threshold,Score,TP,TN,FP,FN,Total_Count,Windows,Windows_Detected");
+        foreach (NabProfileScore p in result.Profiles)
+        {
+            int tp = 0, tn = 0, fp = 0, fn = 0, total = 0, windows = 0, detected = 0;
+            for (int f = 0; f < scorer.Files.Count; f++)
+            {
+                NabLabeledFile file = scorer.Files[f];
+                NabFileScore s = p.Files[f];
+                int hit = DetectedWindows(file, anomalyScores[f], p.Threshold);
+                o.WriteLine(string.Create(c, $"{result.Detector},{p.Profile.Name},{file.Name},{s.Threshold:R},{s.Score:R},{s.TruePositives},{s.TrueNegatives},{s.FalsePositives},{s.FalseNegatives},{s.Total},{file.Windows.Count},{hit}"));
+                tp += s.TruePositives;
+                tn += s.TrueNegatives;
+                fp += s.FalsePositives;
+                fn += s.FalseNegatives;
+                total += s.Total;
+                windows += file.Windows.Count;
+                detected += hit;
+            }
+
+            o.WriteLine(string.Create(c, $"{result.Detector},{p.Profile.Name},Totals,{p.Threshold:R},{p.RawScore:R},{tp},{tn},{fp},{fn},{total},{windows},{detected}"));
+        }
+    }
+
+    /// <summary>Number of <paramref name="file"/>'s windows with a scorable row scored at or above <paramref name="threshold"/>.</summary>
+    public static int DetectedWindows(NabLabeledFile file, ReadOnlySpan<double> scores, double threshold)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        int detected = 0;
+        foreach (NabWindow w in file.Windows)
+        {
+            for (int i = Math.Max(w.Start, file.ProbationaryLength); i <= w.End && i < scores.Length; i++)
+            {
+                if (scores[i] >= threshold)
+                {
+                    detected++;
+                    break;
+                }
+            }
+        }
+
+        return detected;
+    }
+
     private static string Short(string profile) => profile switch
     {
         NabProfile.StandardName => "standard",
@@ -298,7 +371,7 @@ public static class NabScoreCommand
     private static int Usage(TextWriter stderr, string message)
     {
         stderr.WriteLine($"error: {message}");
-        stderr.WriteLine("Usage: htmengine nab score --results DIR --detector NAME --data DIR --labels FILE [--files LIST] [--profiles FILE] [--thresholds optimize|FILE]");
+        stderr.WriteLine("Usage: htmengine nab score --results DIR --detector NAME --data DIR --labels FILE [--files LIST] [--profiles FILE] [--thresholds optimize|FILE] [--table FILE]");
         stderr.WriteLine("Run 'htmengine nab score --help' for details.");
         return ExitUsage;
     }

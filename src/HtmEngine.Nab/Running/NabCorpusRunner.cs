@@ -26,8 +26,10 @@ public static class NabCorpusRunner
             throw new ArgumentOutOfRangeException(nameof(options), options.Jobs, "Jobs must be at least 1.");
         }
 
-        // Validate the parameter set before spending time on the data.
+        // Validate the parameter set and detector options before spending time on the data.
         _ = ModelParameters.Create(options.ParameterSet, 0, 1, options.TemporalMemory);
+        ArgumentNullException.ThrowIfNull(options.Detection);
+        options.Detection.Validate();
 
         NabCorpus corpus = NabCorpus.Load(options.DataDirectory, options.LabelsPath, options.Files, options.FilesSource);
         IReadOnlyList<NabLabeledFile> files = corpus.Files;
@@ -50,6 +52,20 @@ public static class NabCorpusRunner
         }
 
         Array.Sort(order, (a, b) => files[b].RowCount.CompareTo(files[a].RowCount));
+        if (options.ReplayDirectory is { } replayDirectory)
+        {
+            // Fail before any work, naming the first missing file (inside the parallel loop it would arrive wrapped).
+            string replayDetector = Path.GetFileName(Path.TrimEndingDirectorySeparator(replayDirectory));
+            foreach (NabLabeledFile file in files)
+            {
+                string path = NabCorpus.ResultPath(replayDirectory, replayDetector, file.Name);
+                if (!File.Exists(path))
+                {
+                    throw new NabMissingFileException(path, $"no raw scores to replay for '{file.Name}'");
+                }
+            }
+        }
+
         var clock = Stopwatch.StartNew();
         using (var ticker = new Timer(static state => ((ProgressTracker)state!).Report(), tracker, 1000, 1000))
         {
@@ -78,8 +94,18 @@ public static class NabCorpusRunner
 
         NabScorer scorer = corpus.CreateScorer();
         NabDetectorScore score = scorer.Score(options.Detector, scores);
+        if (options.OutputDirectory is not null)
+        {
+            // Beside the detector's folder, not in it: NAB's scorer takes every CSV under results/<detector>/ for a result file.
+            using var table = new StreamWriter(ScoreTablePath(options.OutputDirectory, options.Detector));
+            NabScoreCommand.WriteScoreTable(table, score, scorer, scores);
+        }
+
         return new NabRunResult(score, scorer, totalRecords, detectTime, clock.Elapsed - detectTime, seconds, rawScores);
     }
+
+    /// <summary>Where a run with <c>--out</c> writes its per-file score table: <c>OUT/&lt;detector&gt;-scores.csv</c>.</summary>
+    public static string ScoreTablePath(string outputDirectory, string detector) => Path.Combine(outputDirectory, detector + "-scores.csv");
 
     /// <summary>Runs one file through a fresh detector and returns its final and raw scores per row.</summary>
     public static (double[] Scores, double[] RawScores) RunFile(NabLabeledFile file, NabRunOptions options, CancellationToken cancellationToken = default) =>
@@ -98,13 +124,37 @@ public static class NabCorpusRunner
 
         (double paddedMin, double paddedMax) = ModelParameters.PadObservedRange(min, max);
         ModelParameters parameters = ModelParameters.Create(options.ParameterSet, paddedMin, paddedMax, options.TemporalMemory);
-        var detector = new NabDetector(parameters, NabAnomalyLikelihood.NabProbationaryPeriod(series.Length));
+        int probation = NabAnomalyLikelihood.NabProbationaryPeriod(series.Length);
+        double[]? replay = null;
+        NabDetector detector;
+        if (options.ReplayDirectory is { } replayDirectory)
+        {
+            string replayDetector = Path.GetFileName(Path.TrimEndingDirectorySeparator(replayDirectory));
+            string path = NabCorpus.ResultPath(replayDirectory, replayDetector, file.Name);
+            replay = NabCsv.ReadScoreColumn(path, "raw_score", series.Length, file.Name);
+
+            // Raw scores are float32 values (NuPIC's region output); the file holds them to 12 digits, which
+            // round-trips a float32, so rounding back gives the very score the model produced.
+            for (int i = 0; i < replay.Length; i++)
+            {
+                replay[i] = (float)replay[i];
+            }
+
+            detector = NabDetector.WithoutModel(probation, options.Detection);
+        }
+        else
+        {
+            detector = new NabDetector(parameters, probation, options.Detection);
+        }
+
         var scores = new double[series.Length];
         var raw = new double[series.Length];
         int pending = 0;
         for (int i = 0; i < series.Length; i++)
         {
-            DetectorScore s = detector.Step(series.Timestamps[i], series.Values[i]);
+            DetectorScore s = replay is null
+                ? detector.Step(series.Timestamps[i], series.Values[i])
+                : detector.StepRaw(series.Timestamps[i], series.Values[i], replay[i]);
             scores[i] = s.Score;
             raw[i] = s.RawScore;
             if (++pending == 256)

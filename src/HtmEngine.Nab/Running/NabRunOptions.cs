@@ -23,11 +23,25 @@ public sealed record NabRunOptions
     /// <summary>Detector name used in result paths and reports (no '_' or '.', as NAB requires).</summary>
     public string Detector { get; init; } = "htmengine";
 
-    /// <summary>Parameter set name (see <see cref="ModelParameters.SetNames"/>).</summary>
-    public string ParameterSet { get; init; } = ModelParameters.NabSetName;
+    /// <summary>
+    /// Parameter set name (see <see cref="ModelParameters.SetNames"/>); by default the original engine's template,
+    /// the model the engine runs (use <see cref="ModelParameters.NabSetName"/> with <see cref="NabDetectorOptions.NuPic"/>
+    /// for NAB's "numenta" detector exactly).
+    /// </summary>
+    public string ParameterSet { get; init; } = ModelParameters.HtmEngine034SetName;
 
     /// <summary>Which temporal memory the models run.</summary>
     public TemporalMemoryKind TemporalMemory { get; init; } = TemporalMemoryKind.Backtracking;
+
+    /// <summary>How the detector turns raw anomaly into its final score (ensemble, likelihood, refractory period).</summary>
+    public NabDetectorOptions Detection { get; init; } = NabDetectorOptions.Default;
+
+    /// <summary>
+    /// A detector's result folder (<c>DIR/&lt;category&gt;/&lt;name&gt;_&lt;file&gt;.csv</c>, named after its last path
+    /// component) whose <c>raw_score</c> column is replayed instead of running the model: only the steps after
+    /// the model (likelihood, spatial rule, refractory period) run. Null: run the model.
+    /// </summary>
+    public string? ReplayDirectory { get; init; }
 
     /// <summary>How many files run at once.</summary>
     public int Jobs { get; init; } = Environment.ProcessorCount;

@@ -78,8 +78,22 @@ public static class NabCsv
     /// <param name="dataFilePath">The matching data file, named in a row-count error.</param>
     /// <returns>The anomaly score of each row.</returns>
     /// <exception cref="NabDataException">The file is missing, has no <c>anomaly_score</c> column, has a non-finite or unparsable score, or the wrong row count.</exception>
-    public static double[] ReadAnomalyScores(string path, int expectedRows = -1, string dataFilePath = "")
+    public static double[] ReadAnomalyScores(string path, int expectedRows = -1, string dataFilePath = "") =>
+        ReadScoreColumn(path, "anomaly_score", expectedRows, dataFilePath);
+
+    /// <summary>
+    /// Reads one numeric column of a NAB result CSV by its header name (e.g. <c>raw_score</c>), with the same checks
+    /// as <see cref="ReadAnomalyScores"/>.
+    /// </summary>
+    /// <param name="path">The result CSV.</param>
+    /// <param name="column">The column's header name.</param>
+    /// <param name="expectedRows">The row count of the matching data file, or a negative number to skip the check.</param>
+    /// <param name="dataFilePath">The matching data file, named in a row-count error.</param>
+    /// <returns>The column's value in each row.</returns>
+    /// <exception cref="NabDataException">The file is missing, has no such column, has a non-finite or unparsable value, or the wrong row count.</exception>
+    public static double[] ReadScoreColumn(string path, string column, int expectedRows = -1, string dataFilePath = "")
     {
+        ArgumentNullException.ThrowIfNull(column);
         if (!File.Exists(path))
         {
             throw new NabMissingFileException(path, "detector result file not found");
@@ -87,7 +101,7 @@ public static class NabCsv
 
         using var reader = new StreamReader(path);
         string? header = reader.ReadLine() ?? throw new NabFormatException(path, 1, "empty file; expected a header 'timestamp,value,anomaly_score,…'");
-        int scoreColumn = Column(path, header.Split(','), "anomaly_score");
+        int scoreColumn = Column(path, header.Split(','), column);
 
         var scores = expectedRows > 0 ? new List<double>(expectedRows) : [];
         int lineNumber = 1;
@@ -118,12 +132,12 @@ public static class NabCsv
             ReadOnlySpan<char> text = Field(path, lineNumber, line, scoreColumn);
             if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double score))
             {
-                throw new NabFormatException(path, lineNumber, $"unparsable anomaly_score '{text}'");
+                throw new NabFormatException(path, lineNumber, $"unparsable {column} '{text}'");
             }
 
             if (!double.IsFinite(score))
             {
-                throw new NabFormatException(path, lineNumber, $"anomaly_score '{text}' is not finite; NAB needs scores in [0, 1]");
+                throw new NabFormatException(path, lineNumber, $"{column} '{text}' is not finite; NAB needs scores in [0, 1]");
             }
 
             scores.Add(score);

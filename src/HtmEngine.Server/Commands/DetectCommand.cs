@@ -19,8 +19,10 @@ public sealed class DetectCommand : ICommand
 
     /// <inheritdoc/>
     public string Help => """
-        Usage: htmengine detect FILE.csv [--out OUT.csv] [--params nab|htmengine-0.3.4]
+        Usage: htmengine detect FILE.csv [--out OUT.csv] [--params htmengine-0.3.4|nab]
                                 [--tm backtracking|tm] [--likelihood nab|engine] [--min X --max Y]
+                                [--nupic] [--ensemble K] [--refractory N] [--averaging N]
+                                [--tail complement|mirror]
 
         Runs one fresh model over FILE.csv (header timestamp,value; timestamps yyyy-MM-dd HH:mm:ss)
         in file order and writes timestamp,value,anomaly_score,raw_score, one row per input row.
@@ -32,7 +34,8 @@ public sealed class DetectCommand : ICommand
         Options:
           --out FILE         Write the scores to FILE (default: standard output; the summary then
                              goes to standard error).
-          --params SET       nab (NuPIC 1.0, default) or htmengine-0.3.4 (the original engine's).
+          --params SET       htmengine-0.3.4 (the original engine's template; default) or nab
+                             (NuPIC 1.0's; default with --nupic).
           --tm KIND          backtracking (NuPIC's Cells4, default) or tm (TemporalMemory).
           --likelihood KIND  nab: NuPIC's streaming likelihood with NAB's probation, log score and
                              spatial rule; anomaly_score is NAB's final score (default).
@@ -40,6 +43,10 @@ public sealed class DetectCommand : ICommand
                              anomaly_score is the likelihood the engine stores.
           --min X, --max Y   The model's value range (both or neither).
           -h, --help         Show this text.
+
+        Detector options (with --likelihood nab):
+
+        """ + DetectorOptionsParser.HelpText + """
 
         Errors name the file and line (a bad timestamp, a value that is not a finite number).
         """;
@@ -71,7 +78,7 @@ public sealed class DetectCommand : ICommand
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        var options = OptionParser.Parse(Name, args, ["--out", "--params", "--tm", "--likelihood", "--min", "--max"], [], stderr);
+        var options = OptionParser.Parse(Name, args, ["--out", "--params", "--tm", "--likelihood", "--min", "--max", .. DetectorOptionsParser.ValueOptions], [DetectorOptionsParser.NuPicFlag], stderr);
         if (options is null)
         {
             return 2;
@@ -88,7 +95,7 @@ public sealed class DetectCommand : ICommand
             return Usage(stderr, options.Positionals.Count == 0 ? "FILE.csv is missing" : $"unexpected argument '{options.Positionals[1]}'");
         }
 
-        string parameterSet = options.Value("--params") ?? ModelParameters.NabSetName;
+        string parameterSet = DetectorOptionsParser.ParameterSet(options);
         if (!ModelParameters.SetNames.Contains(parameterSet))
         {
             return Usage(stderr, $"--params '{parameterSet}' is not one of: {string.Join(", ", ModelParameters.SetNames)}");
@@ -103,6 +110,11 @@ public sealed class DetectCommand : ICommand
         if (likelihood is not ("nab" or "engine"))
         {
             return Usage(stderr, $"--likelihood '{likelihood}' must be nab or engine");
+        }
+
+        if (!DetectorOptionsParser.TryParse(options, out NabDetectorOptions detection, out string? detectionError))
+        {
+            return Usage(stderr, detectionError!);
         }
 
         string? minText = options.Value("--min");
@@ -156,7 +168,7 @@ public sealed class DetectCommand : ICommand
         double[] raw = new double[series.Length];
         if (likelihood == "nab")
         {
-            var detector = new NabDetector(parameters, NabAnomalyLikelihood.NabProbationaryPeriod(series.Length));
+            var detector = new NabDetector(parameters, NabAnomalyLikelihood.NabProbationaryPeriod(series.Length), detection);
             for (int i = 0; i < series.Length; i++)
             {
                 DetectorScore s = detector.Step(series.Timestamps[i], series.Values[i]);
@@ -189,7 +201,7 @@ public sealed class DetectCommand : ICommand
         }
 
         CultureInfo c = CultureInfo.InvariantCulture;
-        summary.WriteLine(string.Create(c, $"detect: {series.Length} records in {elapsed.TotalSeconds:F3} s = {series.Length / elapsed.TotalSeconds:F0} records/s (params={parameterSet} tm={TemporalMemoryName(tm)} likelihood={likelihood} min={min:R} max={max:R} resolution={parameters.Resolution:R})"));
+        summary.WriteLine(string.Create(c, $"detect: {series.Length} records in {elapsed.TotalSeconds:F3} s = {series.Length / elapsed.TotalSeconds:F0} records/s (params={parameterSet} tm={TemporalMemoryName(tm)} likelihood={likelihood}{(likelihood == "nab" ? " " + DetectorOptionsParser.Describe(detection) : "")} min={min:R} max={max:R} resolution={parameters.Resolution:R})"));
         return 0;
     }
 

@@ -18,12 +18,17 @@ public sealed class NabCommand : ICommand
     /// <inheritdoc/>
     public string Help => """
         Usage: htmengine nab --data DIR --labels FILE [--files LIST] [--out DIR] [--detector NAME]
-                             [--params nab|htmengine-0.3.4] [--tm backtracking|tm] [--jobs N]
+                             [--params htmengine-0.3.4|nab] [--tm backtracking|tm] [--jobs N]
+                             [--nupic] [--ensemble K] [--refractory N] [--averaging N]
+                             [--tail complement|mirror] [--replay DIR]
                htmengine nab score --help
 
         Runs one fresh model per corpus file with NAB's conventions: the file's own min and max
         padded by 20 %, probationary period min(15 % of the file, 750), NuPIC's streaming anomaly
-        likelihood and log score, and the spatial-anomaly rule. Files run in parallel. Prints
+        likelihood and log score, and the spatial-anomaly rule. By default the model is the engine's
+        (htmengine-0.3.4 parameters) and an alert within 10 records of the last reported one is
+        reported as yellow; --nupic runs NuPIC's detector exactly (nab parameters, no refractory
+        period), for comparing with its published results. Files run in parallel. Prints
         progress on stderr, a per-file score table and per-profile summary on stdout, and as its
         last line: standard=<x> low_fp=<y> low_fn=<z> (normalised scores, thresholds optimised on
         the files run).
@@ -37,11 +42,20 @@ public sealed class NabCommand : ICommand
                             (timestamp,value,anomaly_score,raw_score,label). Default: none.
           --detector NAME   Detector name for result files and reports (default htmengine; no '_'
                             or '.').
-          --params SET      Model parameter set: nab (NuPIC 1.0, default) or htmengine-0.3.4.
+          --params SET      Model parameter set: htmengine-0.3.4 (the original engine's template,
+                            what the engine runs; default) or nab (NuPIC 1.0's; default with --nupic).
           --tm KIND         Temporal memory: backtracking (NuPIC's Cells4, default) or tm
                             (TemporalMemory, NAB's numentaTM).
           --jobs N          Files run at once (default: number of cores).
+          --replay DIR      Do not run the model: replay the raw_score column of an earlier run's
+                            results, DIR = that run's detector folder (e.g. OUT/htmengine); only
+                            the likelihood, spatial rule and refractory period run.
+
+        """ + DetectorOptionsParser.HelpText + """
           -h, --help        Show this text.
+
+        With --out, the per-file score table of every profile (NAB's columns: threshold, score,
+        TP, TN, FP, FN, total rows) is also written to DIR/<detector>-scores.csv.
 
         """;
 
@@ -56,7 +70,7 @@ public sealed class NabCommand : ICommand
             return NabScoreCommand.Run([.. args.Skip(1)], stdout, stderr);
         }
 
-        var options = OptionParser.Parse(Name, args, ["--data", "--labels", "--files", "--out", "--detector", "--params", "--tm", "--jobs"], [], stderr);
+        var options = OptionParser.Parse(Name, args, ["--data", "--labels", "--files", "--out", "--detector", "--params", "--tm", "--jobs", "--replay", .. DetectorOptionsParser.ValueOptions], [DetectorOptionsParser.NuPicFlag], stderr);
         if (options is null)
         {
             return 2;
@@ -86,7 +100,7 @@ public sealed class NabCommand : ICommand
             return Usage(stderr, $"--detector '{detector}' must be a plain name without '_', '.' or '/' (NAB splits result names on '_')");
         }
 
-        string parameterSet = options.Value("--params") ?? ModelParameters.NabSetName;
+        string parameterSet = DetectorOptionsParser.ParameterSet(options);
         if (!ModelParameters.SetNames.Contains(parameterSet))
         {
             return Usage(stderr, $"--params '{parameterSet}' is not one of: {string.Join(", ", ModelParameters.SetNames)}");
@@ -104,6 +118,11 @@ public sealed class NabCommand : ICommand
             return Usage(stderr, $"--jobs '{jobsText}' must be a whole number of at least 1");
         }
 
+        if (!DetectorOptionsParser.TryParse(options, out NabDetectorOptions detection, out string? detectionError))
+        {
+            return Usage(stderr, detectionError!);
+        }
+
         string? filesList = options.Value("--files");
         try
         {
@@ -117,13 +136,15 @@ public sealed class NabCommand : ICommand
                 Detector = detector,
                 ParameterSet = parameterSet,
                 TemporalMemory = tm,
+                Detection = detection,
+                ReplayDirectory = options.Value("--replay"),
                 Jobs = jobs,
             };
             NabRunResult result = NabCorpusRunner.Run(runOptions, p => ReportProgress(stderr, p));
             stderr.WriteLine();
             CultureInfo c = CultureInfo.InvariantCulture;
             NabScoreCommand.WriteReport(stdout, result.Score, result.Scorer, "optimised on these files");
-            stdout.WriteLine(string.Create(c, $"model: params={parameterSet} tm={DetectCommand.TemporalMemoryName(tm)} jobs={jobs}"));
+            stdout.WriteLine(string.Create(c, $"model: params={parameterSet} tm={DetectCommand.TemporalMemoryName(tm)} {DetectorOptionsParser.Describe(detection)} jobs={jobs}{(runOptions.ReplayDirectory is null ? "" : " replayed raw scores from " + runOptions.ReplayDirectory)}"));
             stdout.WriteLine(string.Create(c, $"time: {result.Records} records, detection {result.DetectTime.TotalSeconds:F1} s ({result.Records / result.DetectTime.TotalSeconds:F0} records/s on {jobs} jobs), scoring {result.ScoreTime.TotalSeconds:F1} s"));
             stdout.WriteLine(result.Score.SummaryLine);
             return 0;

@@ -83,6 +83,53 @@ public sealed class NabScoreCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Writes_the_per_file_table_of_every_profile_with_totals()
+    {
+        Directory.CreateDirectory(_temp);
+        string table = Path.Combine(_temp, "numenta-scores.csv");
+        var (code, stdout, stderr) = Run(
+            "score",
+            "--results", NabShared.Path_("results"),
+            "--detector", "numenta",
+            "--data", NabShared.Path_("data"),
+            "--labels", NabShared.Path_("labels", "combined_windows.json"),
+            "--files", NabShared.Path_("dev-files.txt"),
+            "--table", table);
+        Assert.True(code == 0, stderr);
+        string[] lines = File.ReadAllLines(table);
+        Assert.Equal("Detector,Profile,File,Threshold,Score,TP,TN,FP,FN,Total_Count,Windows,Windows_Detected", lines[0]);
+        Assert.Equal(1 + (3 * 41), lines.Length);
+        string[] totals = lines.Single(l => l.StartsWith("numenta,standard,Totals,", StringComparison.Ordinal)).Split(',');
+        Assert.Equal(25.714342159841436, double.Parse(totals[4], CultureInfo.InvariantCulture), 1e-9);
+        Assert.Equal("70", totals[10]);
+        int detected = int.Parse(totals[11], CultureInfo.InvariantCulture);
+        Assert.InRange(detected, 1, 69);
+
+        // The file rows of a profile add up to its Totals row.
+        double sum = lines.Where(l => l.StartsWith("numenta,standard,", StringComparison.Ordinal) && !l.Contains(",Totals,", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l.Split(',')[4], CultureInfo.InvariantCulture));
+        Assert.Equal(25.714342159841436, sum, 1e-9);
+        Assert.StartsWith("standard=", LastLine(stdout), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Detected_windows_count_only_scorable_rows_at_or_above_the_threshold()
+    {
+        // 100 rows: probation 15; windows [10, 20] (partly probationary) and [50, 60].
+        var file = new HtmEngine.Nab.Scoring.NabLabeledFile("a/b.csv", 100, [new(10, 20), new(50, 60)]);
+        var scores = new double[100];
+        scores[12] = 1.0; // inside the first window but probationary: not a detection
+        Assert.Equal(0, NabScoreCommand.DetectedWindows(file, scores, 0.5));
+        scores[20] = 0.5; // last row of the first window, exactly at the threshold
+        Assert.Equal(1, NabScoreCommand.DetectedWindows(file, scores, 0.5));
+        scores[61] = 0.9; // just after the second window
+        Assert.Equal(1, NabScoreCommand.DetectedWindows(file, scores, 0.5));
+        scores[50] = 0.6;
+        Assert.Equal(2, NabScoreCommand.DetectedWindows(file, scores, 0.5));
+        Assert.Equal(0, NabScoreCommand.DetectedWindows(file, scores, 1.05));
+    }
+
+    [Fact]
     public void Scores_at_thresholds_from_a_nab_thresholds_file_including_nulls()
     {
         string tiny = NabShared.Tiny;
