@@ -27,6 +27,7 @@ public sealed class BusMetricSampleSink : IMetricSampleSink
     private readonly string _queue;
     private readonly ILogger _logger;
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
+    private readonly SampleBatchEncoder _encoder = new();
     private readonly OutgoingMessage[] _single = new OutgoingMessage[1];
     private long _batches;
     private long _samples;
@@ -70,11 +71,10 @@ public sealed class BusMetricSampleSink : IMetricSampleSink
             return;
         }
 
-        // The bus may keep the body after the call (the in-process queue does), so each batch gets its own array;
-        // the encoder's scratch buffer is reused.
+        // A bus reads the body only during the publish call (IMessageBus contract), so one buffer serves every batch.
         _buffer.ResetWrittenCount();
-        SampleBatchCodec.Encode(batch, _buffer);
-        var message = new OutgoingMessage(_buffer.WrittenSpan.ToArray(), Guid.NewGuid().ToString("N"), ContentType: SampleBatchCodec.ContentType);
+        _encoder.Encode(batch, _buffer);
+        var message = new OutgoingMessage(_buffer.WrittenMemory, Guid.NewGuid().ToString("N"), ContentType: SampleBatchCodec.ContentType);
         _single[0] = message;
         TimeSpan delay = s_firstRetryDelay;
         for (int attempt = 1; ; attempt++)

@@ -26,4 +26,5 @@ public sealed class RabbitMqBusContractTests : BusContract
     [ServerFact(TestServer.RabbitMq)] public Task Queue_deletion_cancels() => Deleting_the_queue_cancels_the_consumer();
     [ServerFact(TestServer.RabbitMq)] public Task Missing_queue() => Publishing_to_a_missing_queue_throws_QueueNotFound();
     [ServerFact(TestServer.RabbitMq)] public Task Fanout() => Fanout_exchange_copies_to_every_bound_queue();
+    [ServerFact(TestServer.RabbitMq)] public Task Body_reuse() => Publisher_may_reuse_the_body_memory_once_the_publish_returned();
 }
