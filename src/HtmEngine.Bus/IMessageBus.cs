@@ -60,7 +60,8 @@ public interface IMessageBus : IAsyncDisposable
     /// <summary>
     /// Publishes a batch to a queue, in order, and returns when all of them are confirmed. Throws
     /// <see cref="QueueNotFoundException"/> when the queue does not exist. On a connection loss the whole batch is
-    /// published again after reconnecting, so some of it may arrive twice (same message ids).
+    /// published again after reconnecting, so some of it may arrive twice (same message ids). The bodies are read only
+    /// during the call: the caller may reuse their memory once the returned task has completed.
     /// </summary>
     /// <param name="queue">The queue.</param>
     /// <param name="messages">The batch.</param>

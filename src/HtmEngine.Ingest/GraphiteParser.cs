@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Unicode;
@@ -51,6 +52,13 @@ public static class GraphiteParser
         }
 
         ReadOnlySpan<byte> span = reader.UnreadSpan;
+        int end = TryParseCanonicalUnframed(span, ref state, ref handler);
+        if (end >= 0)
+        {
+            reader.Advance(end + 1);
+            return true;
+        }
+
         int newline = span.IndexOf((byte)'\n');
         if (newline >= 0)
         {
@@ -108,6 +116,14 @@ public static class GraphiteParser
             while (lines < maxLines)
             {
                 ReadOnlySpan<byte> rest = span[consumed..];
+                int end = TryParseCanonicalUnframed(rest, ref state, ref handler);
+                if (end >= 0)
+                {
+                    consumed += end + 1;
+                    lines++;
+                    continue;
+                }
+
                 int newline = rest.IndexOf((byte)'\n');
                 if (newline < 0)
                 {
@@ -181,6 +197,119 @@ public static class GraphiteParser
         {
             ParseGeneralLine(line, ref state, ref handler);
         }
+    }
+
+    /// <summary>
+    /// The canonical shape (<c>name SP [-]digits[.digits] SP digits [CR] LF</c>, name printable ASCII) parsed straight
+    /// from the unread bytes, finding the newline as a by-product instead of searching for it first. Returns the index
+    /// of the line's <c>\n</c> after reporting the sample, or -1 (having reported nothing and consumed nothing) for
+    /// anything else, including a line not complete in <paramref name="rest"/>; the framed path then decides.
+    /// </summary>
+    private static int TryParseCanonicalUnframed<THandler>(ReadOnlySpan<byte> rest, ref GraphiteParserState state, ref THandler handler)
+        where THandler : IGraphiteLineHandler
+    {
+        int nameEnd = rest.IndexOf((byte)' ');
+        if (nameEnd <= 0 || nameEnd > state.MaxNameLength)
+        {
+            return -1;
+        }
+
+        // Printable ASCII only: no blank, no newline and valid UTF-8 in one vectorised pass. Other names (UTF-8,
+        // control characters) take the framed path, which accepts or rejects them by the full rules.
+        ReadOnlySpan<byte> name = rest[..nameEnd];
+        if (name.ContainsAnyExceptInRange((byte)0x21, (byte)0x7E))
+        {
+            return -1;
+        }
+
+        int i = nameEnd + 1;
+        bool negative = false;
+        if ((uint)i < (uint)rest.Length && rest[i] == (byte)'-')
+        {
+            negative = true;
+            i++;
+        }
+
+        ulong mantissa = 0;
+        int start = i;
+        uint digit;
+        while ((uint)i < (uint)rest.Length && (digit = (uint)(rest[i] - '0')) <= 9)
+        {
+            mantissa = (mantissa * 10) + digit;
+            i++;
+        }
+
+        int digits = i - start;
+        int fractionDigits = 0;
+        if ((uint)i < (uint)rest.Length && rest[i] == (byte)'.')
+        {
+            start = ++i;
+            while ((uint)i < (uint)rest.Length && (digit = (uint)(rest[i] - '0')) <= 9)
+            {
+                mantissa = (mantissa * 10) + digit;
+                i++;
+            }
+
+            fractionDigits = i - start;
+            digits += fractionDigits;
+        }
+
+        if (digits is 0 or > 15 || (uint)i >= (uint)rest.Length || rest[i] != (byte)' ')
+        {
+            return -1;
+        }
+
+        start = ++i;
+        ulong timestamp = 0;
+        if (rest.Length - i >= 8)
+        {
+            // Eight digits at once (little-endian: the first digit is the lowest byte).
+            ulong chunk = BinaryPrimitives.ReadUInt64LittleEndian(rest[i..]);
+            if ((chunk & 0xF0F0F0F0F0F0F0F0UL) == 0x3030303030303030UL
+                && ((chunk + 0x0606060606060606UL) & 0xF0F0F0F0F0F0F0F0UL) == 0x3030303030303030UL)
+            {
+                chunk -= 0x3030303030303030UL;
+                chunk = ((chunk * 10) + (chunk >> 8)) & 0x00FF00FF00FF00FFUL;   // byte pairs: 2-digit numbers
+                chunk = ((chunk * 100) + (chunk >> 16)) & 0x0000FFFF0000FFFFUL; // 16-bit pairs: 4-digit numbers
+                timestamp = ((chunk & 0xFFFF) * 10000) + (chunk >> 32);
+                i += 8;
+            }
+        }
+
+        while ((uint)i < (uint)rest.Length && (digit = (uint)(rest[i] - '0')) <= 9)
+        {
+            timestamp = (timestamp * 10) + digit;
+            i++;
+        }
+
+        if ((uint)(i - start - 1) > 10 || timestamp >= GraphiteParserState.MaxTimestampSeconds || (uint)i >= (uint)rest.Length)
+        {
+            return -1;
+        }
+
+        if (rest[i] != (byte)'\n')
+        {
+            if (rest[i] != (byte)'\r' || (uint)(i + 1) >= (uint)rest.Length || rest[i + 1] != (byte)'\n')
+            {
+                return -1;
+            }
+
+            i++;
+        }
+
+        if (i > state.MaxLineLength)
+        {
+            return -1;
+        }
+
+        double value = mantissa;
+        if (fractionDigits > 0)
+        {
+            value /= s_powersOfTen[fractionDigits];
+        }
+
+        handler.OnSample(name, negative ? -value : value, (long)timestamp);
+        return i;
     }
 
     /// <summary>

@@ -30,53 +30,7 @@ public static class SampleBatchCodec
     /// <summary>Writes a batch.</summary>
     /// <param name="batch">The samples.</param>
     /// <param name="output">Receives the body.</param>
-    public static void Encode(MetricSampleBatch batch, IBufferWriter<byte> output)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        ArgumentNullException.ThrowIfNull(output);
-        ReadOnlySpan<MetricSample> samples = batch.Samples;
-        var localIndex = new Dictionary<int, int>();
-        var order = new List<int>();
-        int namesLength = 0;
-        foreach (MetricSample sample in samples)
-        {
-            if (!localIndex.ContainsKey(sample.NameId))
-            {
-                localIndex.Add(sample.NameId, order.Count);
-                order.Add(sample.NameId);
-                namesLength += 2 + batch.Names.GetUtf8Name(sample.NameId).Length;
-            }
-        }
-
-        int total = HeaderSize + namesLength + (samples.Length * SampleSize);
-        Span<byte> span = output.GetSpan(total);
-        Magic.CopyTo(span);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[4..], (uint)order.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[8..], (uint)samples.Length);
-        int at = HeaderSize;
-        foreach (int id in order)
-        {
-            ReadOnlySpan<byte> name = batch.Names.GetUtf8Name(id);
-            if (name.Length > ushort.MaxValue)
-            {
-                throw new ArgumentException("A metric name is longer than 65535 bytes.", nameof(batch));
-            }
-
-            BinaryPrimitives.WriteUInt16LittleEndian(span[at..], (ushort)name.Length);
-            name.CopyTo(span[(at + 2)..]);
-            at += 2 + name.Length;
-        }
-
-        foreach (MetricSample sample in samples)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(span[at..], (uint)localIndex[sample.NameId]);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(at + 4)..], sample.TimestampSeconds);
-            BinaryPrimitives.WriteDoubleLittleEndian(span[(at + 12)..], sample.Value);
-            at += SampleSize;
-        }
-
-        output.Advance(total);
-    }
+    public static void Encode(MetricSampleBatch batch, IBufferWriter<byte> output) => new SampleBatchEncoder().Encode(batch, output);
 
     /// <summary>Encodes a batch into a new array.</summary>
     /// <param name="batch">The samples.</param>

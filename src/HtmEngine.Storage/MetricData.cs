@@ -78,6 +78,9 @@ public enum MetricDataSort
 
     /// <summary><c>anomaly_score DESC</c>, then rowid.</summary>
     AnomalyScoreDescending,
+
+    /// <summary><c>display_value DESC</c>, then rowid.</summary>
+    DisplayValueDescending,
 }
 
 /// <summary>

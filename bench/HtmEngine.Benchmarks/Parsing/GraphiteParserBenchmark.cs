@@ -52,6 +52,18 @@ public class GraphiteParserBenchmark
         return handler.Accepted;
     }
 
+    /// <summary>The parser as it was before the unframed fast path (<see cref="GraphiteParserBaseline"/>), for the ratio.</summary>
+    /// <returns>The number of lines accepted.</returns>
+    [Benchmark(OperationsPerInvoke = Lines)]
+    public int ParseBefore()
+    {
+        var state = new GraphiteParserState();
+        var handler = new SumHandler();
+        var reader = new SequenceReader<byte>(_input);
+        GraphiteParserBaseline.ParseLines(ref reader, ref state, ref handler);
+        return handler.Accepted;
+    }
+
     /// <summary>Parse and intern every name (what a listener connection does per line).</summary>
     /// <returns>The number of lines accepted.</returns>
     [Benchmark(OperationsPerInvoke = Lines)]

@@ -3,12 +3,17 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using HtmEngine.Bus;
 using HtmEngine.Ingest;
+using HtmEngine.Runtime.Listener;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace HtmEngine.LoadTest.Scenarios;
 
 /// <summary>
-/// Graphite ingest throughput: the listener runs in-process with the in-memory sink, N loopback connections stream
+/// Graphite ingest throughput: the listener service runs in-process and hands its batches to the in-process bus
+/// (<c>--sink bus</c>, the default: <see cref="ListenerService"/>, one confirmed message per batch, drained by a
+/// consumer that acknowledges them) or to the in-memory sink (<c>--sink memory</c>); N loopback connections stream
 /// pre-generated ~48-byte lines, and every second the listener's own accepted-line counter is sampled. The headline
 /// (last line) is the median of the per-second rates after a warm-up (default 5 s: under tiered compilation the
 /// parser starts in unoptimised code, and on a busy 2-core box the optimising JIT can take seconds to catch up). With <c>--relay</c> the same load
@@ -26,7 +31,7 @@ public sealed class GraphiteScenario : IScenario
     public string Description => "Graphite TCP listener: accepted lines/s (listener's own counter)";
 
     /// <inheritdoc />
-    public string Usage => "graphite [--connections 4] [--seconds 10] [--warmup 5] [--names 1000] [--relay [--relay-path /usr/bin/carbon-c-relay]]  (warm-up + seconds <= 30)";
+    public string Usage => "graphite [--connections 4] [--seconds 10] [--warmup 5] [--names 1000] [--sink bus|memory] [--relay [--relay-path /usr/bin/carbon-c-relay]]  (warm-up + seconds <= 30)";
 
     /// <inheritdoc />
     public async Task<int> RunAsync(ScenarioArguments args, TextWriter output, CancellationToken cancellationToken)
@@ -42,17 +47,23 @@ public sealed class GraphiteScenario : IScenario
         }
 
         int names = args.GetInt("names", 1000, 1, 1_000_000);
+        string sinkKind = args.GetString("sink", "bus");
+        if (sinkKind is not ("bus" or "memory"))
+        {
+            throw new ArgumentException("--sink must be bus or memory");
+        }
+
         bool relay = args.GetFlag("relay");
         string relayPath = args.GetString("relay-path", "/usr/bin/carbon-c-relay");
         args.ThrowIfUnknown();
 
-        output.WriteLine($"scenario=graphite target={(relay ? "carbon-c-relay" : "HtmEngine.Ingest")} connections={connections} seconds={seconds} warmup={warmup} names={names} cores={Environment.ProcessorCount}");
+        output.WriteLine($"scenario=graphite target={(relay ? "carbon-c-relay" : "HtmEngine.Ingest sink=" + sinkKind)} connections={connections} seconds={seconds} warmup={warmup} names={names} cores={Environment.ProcessorCount}");
         byte[][] payloads = BuildPayloads(connections, names);
         output.WriteLine($"payload: {payloads[0].Length / (1024 * 1024)} MiB per connection, {AverageLineLength(payloads[0]):F1} bytes per line");
 
         List<double> rates = relay
             ? await RunRelayAsync(relayPath, payloads, warmup, seconds, output, cancellationToken).ConfigureAwait(false)
-            : await RunListenerAsync(payloads, warmup, seconds, output, cancellationToken).ConfigureAwait(false);
+            : await RunListenerAsync(payloads, warmup, seconds, sinkKind == "bus", output, cancellationToken).ConfigureAwait(false);
         if (rates.Count == 0)
         {
             output.WriteLine("no samples were taken");
@@ -66,12 +77,40 @@ public sealed class GraphiteScenario : IScenario
         return 0;
     }
 
-    private static async Task<List<double>> RunListenerAsync(byte[][] payloads, int warmup, int seconds, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<List<double>> RunListenerAsync(byte[][] payloads, int warmup, int seconds, bool useBus, TextWriter output, CancellationToken cancellationToken)
     {
-        var sink = new InMemoryMetricSampleSink();
         var options = new GraphiteListenerOptions { Port = 0, BindAddress = IPAddress.Loopback };
-        var listener = new GraphiteListener(options, sink);
-        await listener.StartAsync(cancellationToken).ConfigureAwait(false);
+        InMemoryMetricSampleSink? memorySink = null;
+        InProcessMessageBus? bus = null;
+        ListenerService? service = null;
+        IBusSubscription? drain = null;
+        long drained = 0;
+        GraphiteListener listener;
+        if (useBus)
+        {
+            const string Queue = "loadtest.metric.custom.data";
+            bus = new InProcessMessageBus();
+            service = new ListenerService(options, bus, Queue, NullLoggerFactory.Instance);
+            await service.StartAsync(cancellationToken).ConfigureAwait(false);
+            drain = await bus.ConsumeAsync(
+                Queue,
+                (message, _) =>
+                {
+                    // The sample count is the second header word; the storer's decode is not part of this measurement.
+                    Interlocked.Add(ref drained, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(message.Body.Span[8..]));
+                    return ValueTask.FromResult(ConsumeOutcome.Ack);
+                },
+                new ConsumerOptions(Prefetch: 64),
+                cancellationToken).ConfigureAwait(false);
+            listener = service.Listener;
+        }
+        else
+        {
+            memorySink = new InMemoryMetricSampleSink();
+            listener = new GraphiteListener(options, memorySink);
+            await listener.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var rates = new List<double>();
         try
         {
@@ -101,11 +140,33 @@ public sealed class GraphiteScenario : IScenario
         }
         finally
         {
-            await listener.DisposeAsync().ConfigureAwait(false);
+            if (service is not null)
+            {
+                await service.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await service.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await listener.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         GraphiteListenerCounters c = listener.Counters;
-        output.WriteLine($"listener: accepted={c.LinesAccepted} rejected={c.LinesRejected} delivered={c.SamplesDelivered} dropped={c.SamplesDropped} batches={c.BatchesDelivered} bytes={c.BytesReceived} sink={sink.SampleCount}");
+        if (drain is not null)
+        {
+            // Everything confirmed on the queue is drained before the numbers are printed.
+            var watch = Stopwatch.StartNew();
+            while (Interlocked.Read(ref drained) < c.SamplesDelivered && watch.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+            }
+
+            await drain.DisposeAsync().ConfigureAwait(false);
+            await bus!.DisposeAsync().ConfigureAwait(false);
+        }
+
+        string sinkCount = memorySink is not null ? memorySink.SampleCount.ToString(CultureInfo.InvariantCulture) : $"{Interlocked.Read(ref drained)} (from the queue)";
+        output.WriteLine($"listener: accepted={c.LinesAccepted} rejected={c.LinesRejected} delivered={c.SamplesDelivered} dropped={c.SamplesDropped} batches={c.BatchesDelivered} bytes={c.BytesReceived} sink={sinkCount}");
         return rates;
     }
 

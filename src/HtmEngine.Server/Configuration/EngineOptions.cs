@@ -31,7 +31,12 @@ public sealed record BusOptions(string Host, int Port, string VirtualHost, strin
 /// <param name="PlaintextPort">Graphite plaintext port.</param>
 /// <param name="QueueName">Queue between listener and storer.</param>
 /// <param name="MaxLineLength">Longest accepted line in bytes.</param>
-public sealed record MetricListenerOptions(string BindAddress, int PlaintextPort, string QueueName, int MaxLineLength);
+/// <param name="MaxConnections">Open TCP connections allowed at once.</param>
+/// <param name="Udp">Also accept UDP datagrams on the same port.</param>
+/// <param name="MaxBatchSize">Most samples per published message.</param>
+/// <param name="FlushDelayMs">Longest wait of a partial batch, in milliseconds.</param>
+public sealed record MetricListenerOptions(string BindAddress, int PlaintextPort, string QueueName, int MaxLineLength,
+    int MaxConnections, bool Udp, int MaxBatchSize, int FlushDelayMs);
 
 /// <summary>The metric streamer (storer side).</summary>
 /// <param name="ResultsExchangeName">Fanout exchange receiving model results.</param>
@@ -120,7 +125,11 @@ public sealed record EngineOptions(
                 v.Text(App, "metric_listener", "bind_address"),
                 v.Port(App, "metric_listener", "plaintext_port"),
                 v.Text(App, "metric_listener", "queue_name"),
-                (int)v.Integer(App, "metric_listener", "max_line_length")),
+                (int)v.Integer(App, "metric_listener", "max_line_length"),
+                (int)v.Integer(App, "metric_listener", "max_connections"),
+                v.Boolean(App, "metric_listener", "udp"),
+                (int)v.Integer(App, "metric_listener", "max_batch_size"),
+                (int)v.Integer(App, "metric_listener", "flush_delay_ms")),
             new AnomalyLikelihoodOptions(
                 (int)v.Integer(App, "anomaly_likelihood", "statistics_min_sample_size"),
                 (int)v.Integer(App, "anomaly_likelihood", "statistics_refresh_rate"),

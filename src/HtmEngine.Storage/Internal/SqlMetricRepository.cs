@@ -788,6 +788,7 @@ internal abstract partial class SqlMetricRepository : IMetricRepository
             MetricDataSort.TimestampAscending => " ORDER BY timestamp ASC, uid ASC, rowid ASC",
             MetricDataSort.TimestampDescending => " ORDER BY timestamp DESC, uid DESC, rowid DESC",
             MetricDataSort.AnomalyScoreDescending => " ORDER BY anomaly_score DESC, uid ASC, rowid ASC",
+            MetricDataSort.DisplayValueDescending => " ORDER BY display_value DESC, uid ASC, rowid ASC",
             _ => " ORDER BY uid ASC, rowid ASC",
         });
 
@@ -808,25 +809,7 @@ internal abstract partial class SqlMetricRepository : IMetricRepository
         }
 
         cmd.CommandText = sql.ToString();
-        var rows = new List<MetricDataRow>();
-        var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                rows.Add(new MetricDataRow(
-                    reader.GetString(0),
-                    Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
-                    reader.IsDBNull(2) ? default : ReadTimestamp(reader, 2),
-                    reader.IsDBNull(3) ? 0 : reader.GetDouble(3),
-                    reader.IsDBNull(4) ? null : reader.GetDouble(4),
-                    reader.IsDBNull(5) ? null : reader.GetDouble(5),
-                    reader.IsDBNull(6) ? null : Convert.ToInt32(reader.GetValue(6), CultureInfo.InvariantCulture),
-                    reader.IsDBNull(7) ? null : reader.GetString(7)));
-            }
-        }
-
-        return rows;
+        return await ReadDataRowsAsync(cmd, ct).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

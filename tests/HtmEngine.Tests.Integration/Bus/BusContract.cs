@@ -271,6 +271,31 @@ public abstract class BusContract
         await bus.DeleteQueueAsync(queue);
     });
 
+    protected Task Publisher_may_reuse_the_body_memory_once_the_publish_returned() => WithQueueAsync(async (bus, queue) =>
+    {
+        byte[] buffer = Encoding.UTF8.GetBytes("first body");
+        await bus.PublishToQueueAsync(queue, [new OutgoingMessage(buffer, "b1")]);
+        Encoding.UTF8.GetBytes("other body").CopyTo(buffer, 0);
+        await bus.PublishToQueueAsync(queue, [new OutgoingMessage(buffer, "b2")]);
+        Array.Clear(buffer);
+
+        var received = new ConcurrentQueue<string>();
+        await using (await bus.ConsumeAsync(queue, (m, _) =>
+        {
+            received.Enqueue(Text(m));
+            return ValueTask.FromResult(ConsumeOutcome.Ack);
+        }, new ConsumerOptions()))
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            while (received.Count < 2 && watch.Elapsed < Wait)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        Assert.Equal(["first body", "other body"], received);
+    });
+
     protected Task Fanout_exchange_copies_to_every_bound_queue() => WithQueueAsync(async (bus, queue) =>
     {
         string exchange = NewName("x");

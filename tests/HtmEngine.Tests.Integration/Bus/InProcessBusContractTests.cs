@@ -17,4 +17,5 @@ public sealed class InProcessBusContractTests : BusContract
     [Fact] public Task Queue_deletion_cancels() => Deleting_the_queue_cancels_the_consumer();
     [Fact] public Task Missing_queue() => Publishing_to_a_missing_queue_throws_QueueNotFound();
     [Fact] public Task Fanout() => Fanout_exchange_copies_to_every_bound_queue();
+    [Fact] public Task Body_reuse() => Publisher_may_reuse_the_body_memory_once_the_publish_returned();
 }

@@ -1,5 +1,4 @@
 using HtmEngine.Bus;
-using HtmEngine.Tests.Integration.Services;
 
 namespace HtmEngine.Tests.Integration.Bus;
 
@@ -17,14 +16,15 @@ public sealed class RabbitMqBusContractTests : BusContract
 
     protected override async Task<IMessageBus> CreateBusAsync() => await RabbitMqMessageBus.ConnectAsync(Options);
 
-    [RequiresServersFact] public Task Order_ids_headers() => Published_batch_is_consumed_in_order_with_ids_and_headers();
-    [RequiresServersFact] public Task Ack() => Acknowledged_messages_are_not_delivered_again();
-    [RequiresServersFact] public Task Retry_redelivers() => Failed_message_is_redelivered_with_its_failure_count();
-    [RequiresServersFact] public Task Poison_dead_letters() => Poison_message_goes_to_the_dead_letter_queue_after_N_failures_and_does_not_block_others();
-    [RequiresServersFact] public Task DeadLetter_outcome() => Handler_outcome_DeadLetter_moves_the_message_at_once();
-    [RequiresServersFact] public Task Prefetch() => Prefetch_bounds_the_unsettled_deliveries();
-    [RequiresServersFact] public Task Dispose_returns_unsettled() => Disposing_a_subscription_returns_unsettled_messages();
-    [RequiresServersFact] public Task Queue_deletion_cancels() => Deleting_the_queue_cancels_the_consumer();
-    [RequiresServersFact] public Task Missing_queue() => Publishing_to_a_missing_queue_throws_QueueNotFound();
-    [RequiresServersFact] public Task Fanout() => Fanout_exchange_copies_to_every_bound_queue();
+    [ServerFact(TestServer.RabbitMq)] public Task Order_ids_headers() => Published_batch_is_consumed_in_order_with_ids_and_headers();
+    [ServerFact(TestServer.RabbitMq)] public Task Ack() => Acknowledged_messages_are_not_delivered_again();
+    [ServerFact(TestServer.RabbitMq)] public Task Retry_redelivers() => Failed_message_is_redelivered_with_its_failure_count();
+    [ServerFact(TestServer.RabbitMq)] public Task Poison_dead_letters() => Poison_message_goes_to_the_dead_letter_queue_after_N_failures_and_does_not_block_others();
+    [ServerFact(TestServer.RabbitMq)] public Task DeadLetter_outcome() => Handler_outcome_DeadLetter_moves_the_message_at_once();
+    [ServerFact(TestServer.RabbitMq)] public Task Prefetch() => Prefetch_bounds_the_unsettled_deliveries();
+    [ServerFact(TestServer.RabbitMq)] public Task Dispose_returns_unsettled() => Disposing_a_subscription_returns_unsettled_messages();
+    [ServerFact(TestServer.RabbitMq)] public Task Queue_deletion_cancels() => Deleting_the_queue_cancels_the_consumer();
+    [ServerFact(TestServer.RabbitMq)] public Task Missing_queue() => Publishing_to_a_missing_queue_throws_QueueNotFound();
+    [ServerFact(TestServer.RabbitMq)] public Task Fanout() => Fanout_exchange_copies_to_every_bound_queue();
+    [ServerFact(TestServer.RabbitMq)] public Task Body_reuse() => Publisher_may_reuse_the_body_memory_once_the_publish_returned();
 }

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using HtmEngine.Bus;
-using HtmEngine.Tests.Integration.Services;
 
 namespace HtmEngine.Tests.Integration.Bus;
 
@@ -20,7 +19,7 @@ public sealed class RabbitMqRestartCollection
 [Collection(RabbitMqRestartCollection.Name)]
 public sealed class RabbitMqRestartTests
 {
-    [RequiresServersFact]
+    [ServerFact(TestServer.RabbitMq)]
     public async Task Broker_restart_loses_nothing_confirmed_and_duplicates_carry_known_ids()
     {
         var options = RabbitMqBusContractTests.Options with { };

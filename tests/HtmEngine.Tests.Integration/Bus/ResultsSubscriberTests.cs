@@ -3,7 +3,6 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using HtmEngine.Bus;
-using HtmEngine.Tests.Integration.Services;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 
@@ -17,7 +16,7 @@ namespace HtmEngine.Tests.Integration.Bus;
 /// </summary>
 public sealed class ResultsSubscriberTests
 {
-    [RequiresServersFact]
+    [ServerFact(TestServer.RabbitMq)]
     public async Task Seed_readme_subscriber_receives_inference_batches_and_command_results()
     {
         var settings = TestServers.Options.Bus;

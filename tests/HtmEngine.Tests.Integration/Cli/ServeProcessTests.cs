@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using HtmEngine.Tests.Integration.Services;
 
 namespace HtmEngine.Tests.Integration.Cli;
 

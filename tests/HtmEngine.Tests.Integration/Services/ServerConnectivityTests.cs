@@ -6,7 +6,7 @@ namespace HtmEngine.Tests.Integration.Services;
 
 public class ServerConnectivityTests
 {
-    [RequiresServersFact]
+    [ServerFact(TestServer.MariaDb)]
     public async Task MariaDB_from_the_test_configuration_answers_a_query()
     {
         var repository = TestServers.Options.Repository;
@@ -27,7 +27,7 @@ public class ServerConnectivityTests
         Assert.Equal(repository.Database, reader.GetString(1));
     }
 
-    [RequiresServersFact]
+    [ServerFact(TestServer.RabbitMq)]
     public async Task RabbitMQ_from_the_test_configuration_round_trips_a_message()
     {
         var bus = TestServers.Options.Bus;

@@ -33,7 +33,7 @@ public class MySqlRepositoryFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (TestServers.SkipReason(typeof(MySqlRepositoryTests)) is not null)
+        if (TestServers.SkipReason(TestServer.MariaDb) is not null)
         {
             return; // every test of the class is skipped; do not touch the server
         }

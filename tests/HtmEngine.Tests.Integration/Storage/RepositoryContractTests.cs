@@ -6,7 +6,7 @@ namespace HtmEngine.Tests.Integration.Storage;
 /// The repository contract, run once per backend by the derived classes. Every test makes its own
 /// metrics with unique names, so tests of one class can share the class's database.
 /// </summary>
-public abstract class RepositoryContractTests
+public abstract partial class RepositoryContractTests
 {
     private static readonly DateTime s_t0 = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 

@@ -33,6 +33,15 @@ public class GraphiteParserTests
     [InlineData("a;env 1 1700000123\n", "a;env", 1.0, 1700000123)]
     [InlineData("a.ütf8 1 1700000123\n", "a.ütf8", 1.0, 1700000123)]
     [InlineData("p.odd/ch*r(s) 1 1700000123\n", "p.odd/ch*r(s)", 1.0, 1700000123)]
+    [InlineData("a 1 12345678\n", "a", 1.0, 12345678)]
+    [InlineData("a 1 1700000123\r\r\n", "a", 1.0, 1700000123)]
+    [InlineData("a 1 123456789\n", "a", 1.0, 123456789)]
+    [InlineData("a 1 99999999999\n", "a", 1.0, 99999999999)]
+    [InlineData("a 1 00000001\n", "a", 1.0, 1)]
+    [InlineData("a 1 1234567\n", "a", 1.0, 1234567)]
+    [InlineData("a\u0001b 1 1700000123\n", "a\u0001b", 1.0, 1700000123)]
+    [InlineData("a 999999999999999 1700000123\n", "a", 999999999999999.0, 1700000123)]
+    [InlineData("a -0.000000000000001 1700000123\n", "a", -1e-15, 1700000123)]
     public void Accepts_what_carbon_accepts(string line, string name, double value, long timestamp)
     {
         Recorder r = ParseAll(line, Now);
@@ -68,11 +77,26 @@ public class GraphiteParserTests
     [InlineData("a 1 nan\n", GraphiteRejectReason.BadTimestamp)]
     [InlineData("a 1 inf\n", GraphiteRejectReason.BadTimestamp)]
     [InlineData("a 1 0x10\n", GraphiteRejectReason.BadTimestamp)]
+    [InlineData("a 1 12345678x\n", GraphiteRejectReason.BadTimestamp)]
+    [InlineData("a 1 123456789012\n", GraphiteRejectReason.BadTimestamp)]
+    [InlineData("a 1 100000000000\n", GraphiteRejectReason.BadTimestamp)]
+    [InlineData("a 1.2.3 1700000123\n", GraphiteRejectReason.BadValue)]
     public void Rejects_with_the_right_reason(string line, GraphiteRejectReason reason)
     {
         Recorder r = ParseAll(line, Now);
         Assert.Empty(r.Samples);
         Assert.Equal(reason, Assert.Single(r.Rejections));
+    }
+
+    [Fact]
+    public void Lines_back_to_back_in_one_buffer_do_not_run_into_each_other()
+    {
+        // Short timestamps: the eight bytes after one line's timestamp start belong to the next line.
+        Recorder r = ParseAll("a 1 5\nb 2 12345678\n9 3 4\nc 4 1234567\n89 5 6\r\nd;t=1 6 7\n", Now);
+        Assert.Empty(r.Rejections);
+        Assert.Equal(
+            [("a", 1.0, 5L), ("b", 2.0, 12345678L), ("9", 3.0, 4L), ("c", 4.0, 1234567L), ("89", 5.0, 6L), ("d;t=1", 6.0, 7L)],
+            r.Samples);
     }
 
     [Fact]

@@ -91,3 +91,37 @@ public class MessageCodecTests
         Assert.Contains("unknown content type", Assert.Throws<MetricMessageFormatException>(() => MetricMessageDecoder.Decode("text/csv", body, 0)).Message, StringComparison.Ordinal);
     }
 }
+
+public class SampleBatchEncoderTests
+{
+    [Fact]
+    public void A_reused_encoder_writes_what_a_fresh_one_writes_and_it_decodes_back()
+    {
+        var names = new MetricNameTable();
+        var encoder = new SampleBatchEncoder();
+        var random = new Random(7);
+        for (int round = 0; round < 50; round++)
+        {
+            var batch = new MetricSampleBatch(names, 300);
+            var expected = new List<ReceivedSample>();
+            int count = random.Next(1, 300);
+            for (int i = 0; i < count; i++)
+            {
+                // Ids beyond the encoder's first array size (1024) appear in later rounds.
+                string name = "m." + random.Next(0, 40 * (round + 1));
+                var sample = new MetricSample(names.GetOrAdd(System.Text.Encoding.UTF8.GetBytes(name)), random.NextDouble() * 1000, 1_700_000_000 + i);
+                batch.TryAdd(sample);
+                expected.Add(new ReceivedSample(name, sample.Value, sample.TimestampSeconds));
+            }
+
+            var reused = new System.Buffers.ArrayBufferWriter<byte>();
+            encoder.Encode(batch, reused);
+            var fresh = new System.Buffers.ArrayBufferWriter<byte>();
+            new SampleBatchEncoder().Encode(batch, fresh);
+            Assert.Equal(fresh.WrittenSpan.ToArray(), reused.WrittenSpan.ToArray());
+            Assert.Equal(expected, SampleBatchCodec.Decode(reused.WrittenSpan));
+        }
+
+        Assert.True(names.Count > 1024);
+    }
+}
