@@ -33,6 +33,7 @@ public sealed class ServersStorerAdapterTests : StorerAdapterContract
     [RequiresServersFact] public Task Error_metric_data() => Data_of_an_error_metric_is_stored_but_not_forwarded();
     [RequiresServersFact] public Task Pending_data_activation() => Pending_data_metric_is_activated_at_288_rows_with_the_padded_data_range();
     [RequiresServersFact] public Task Failing_repository() => A_failing_repository_delays_the_ack_and_loses_nothing();
+    [RequiresServersFact] public Task Refused_metric_isolated() => A_metric_the_database_refuses_costs_only_its_own_samples();
     [RequiresServersFact] public Task Stop_hands_back() => A_message_not_committed_when_the_storer_stops_goes_back_to_the_queue();
     [RequiresServersFact] public Task Deleted_metric_recreated() => A_metric_deleted_behind_the_cache_is_created_again();
     [RequiresServersFact] public Task Create_metric() => CreateMetric_creates_once_then_reports_the_existing_uid();

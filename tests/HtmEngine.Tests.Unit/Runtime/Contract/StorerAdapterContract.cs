@@ -233,6 +233,23 @@ public abstract class StorerAdapterContract
         Assert.Equal(0, await h.Bus.GetReadyCountAsync(IMessageBus.DeadLetterQueueName(h.DataQueue)));
     });
 
+    protected Task A_metric_the_database_refuses_costs_only_its_own_samples() => RunAsync(async h =>
+    {
+        var (flaky, control) = FlakyRepository.Wrap(h.Repository);
+        control.Transient = false;
+        control.Failing[nameof(IMetricRepository.StoreSampleBatchAsync)] = 2; // the whole batch, then the first metric alone
+        var storer = await h.StartStorerAsync(flaky);
+        string refused = h.Name("refused"), fine = h.Name("fine");
+        await h.PublishLinesAsync([.. EngineHarness.Lines(refused, 2, T0), .. EngineHarness.Lines(fine, 3, T0)]);
+
+        var metric = await h.WaitForRowsAsync(fine, 3);
+        await EngineHarness.WaitUntilAsync(() => storer.Counters.MessagesAcked == 1, "the ack");
+        Assert.Equal(3, (await h.RowsAsync(metric.Uid)).Count);
+        Assert.Equal(0, await h.Repository.GetMetricDataCountAsync((await h.MetricAsync(refused)).Uid));
+        Assert.Equal(2, storer.Counters.Rejected(StorerRejectReason.MetricFailed));
+        Assert.Equal(0, storer.Counters.Retries);
+    });
+
     protected Task A_message_not_committed_when_the_storer_stops_goes_back_to_the_queue() => RunAsync(async h =>
     {
         var (flaky, control) = FlakyRepository.Wrap(h.Repository);
