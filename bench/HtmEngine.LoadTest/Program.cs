@@ -10,6 +10,7 @@ public static class Program
     [
         new GraphiteScenario(),
         new BusScenario(),
+        new SwapScenario(),
     ];
 
     /// <summary>Entry point.</summary>
