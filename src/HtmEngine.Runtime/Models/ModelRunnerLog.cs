@@ -38,7 +38,7 @@ internal static partial class ModelRunnerLog
     public static partial void CommandFailed(ILogger logger, string uid, string command, int status, string error);
 
     [LoggerMessage(EventId = 2108, Level = LogLevel.Warning,
-        Message = "Metric {Uid}: row {Rowid} has no model (no checkpoint and no definition in metric.model_params)")]
+        Message = "Metric {Uid}: row {Rowid} (and any later rows of the same message) has no model: no checkpoint and no definition in metric.model_params")]
     public static partial void NoModel(ILogger logger, string uid, long rowid);
 
     [LoggerMessage(EventId = 2109, Level = LogLevel.Information,

@@ -34,6 +34,7 @@ internal sealed class ShardRunner
     private readonly LinkedList<ModelSlot> _hot = new(); // first = most recently used
     private readonly List<ModelResult> _pending = [];
     private readonly List<ModelSlot> _touched = [];
+    private readonly HashSet<string> _noModelLogged = new(StringComparer.Ordinal);
     private long _hotBytes;
     private string _messageId = string.Empty;
     private int _flushIndex;
@@ -215,7 +216,11 @@ internal sealed class ShardRunner
         ModelSlot? slot = await GetHotSlotAsync(request.MetricUid, cancellationToken).ConfigureAwait(false);
         if (slot is null)
         {
-            ModelRunnerLog.NoModel(_logger, request.MetricUid, request.Rowid);
+            if (_noModelLogged.Add(request.MetricUid))
+            {
+                ModelRunnerLog.NoModel(_logger, request.MetricUid, request.Rowid); // once per metric and message
+            }
+
             AddRowError(request.MetricUid, request.Rowid, request.Timestamp, request.Value, ModelErrorCodes.NoSuchModel,
                 $"metric {request.MetricUid} has no model (no checkpoint and no definition in metric.model_params)");
             return;
@@ -406,6 +411,7 @@ internal sealed class ShardRunner
     {
         _messageId = messageId ?? Guid.NewGuid().ToString("N");
         _flushIndex = 0;
+        _noModelLogged.Clear();
     }
 
     private void EndUnit()
