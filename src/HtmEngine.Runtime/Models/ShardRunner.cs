@@ -478,7 +478,7 @@ internal sealed class ShardRunner
     // ------------------------------------------------------------------ hot and cold models
 
     /// <summary>The metric's model, hot; loaded from its checkpoint or built from the definition in the database. Null when it has none.</summary>
-    private async Task<ModelSlot?> GetHotSlotAsync(string uid, CancellationToken cancellationToken)
+    private async ValueTask<ModelSlot?> GetHotSlotAsync(string uid, CancellationToken cancellationToken)
     {
         if (_slots.TryGetValue(uid, out ModelSlot? slot))
         {

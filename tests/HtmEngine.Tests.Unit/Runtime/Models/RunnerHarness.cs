@@ -4,7 +4,7 @@ using HtmEngine.Core.Models;
 using HtmEngine.Runtime.Contracts;
 using HtmEngine.Runtime.Models;
 using HtmEngine.Storage;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace HtmEngine.Tests.Unit.Runtime.Models;
 
@@ -34,9 +34,15 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public IMessageBus Bus { get; }
 
+    /// <summary>The bus the services use when it is not <see cref="Bus"/> (e.g. a wrapper that injects failures).</summary>
+    public IMessageBus? ServiceBus { get; set; }
+
     public ModelRunnerOptions Options { get; set; }
 
     public IReadOnlyCollection<ModelResult> Results => _results;
+
+    /// <summary>Everything the services logged at Information or above, as "Level: message".</summary>
+    public RecordingLoggerFactory Logs { get; } = new();
 
     public static async Task<RunnerHarness> CreateAsync(int shards = 2)
     {
@@ -74,7 +80,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public async Task<ModelRunnerService> StartAsync(ModelRunnerOptions? options = null)
     {
-        var service = new ModelRunnerService(Repository, Bus, options ?? Options, NullLoggerFactory.Instance);
+        var service = new ModelRunnerService(Repository, ServiceBus ?? Bus, options ?? Options, Logs);
         await service.StartAsync(CancellationToken.None);
         await service.Recovery.WaitAsync(TimeSpan.FromSeconds(120));
         return service;
@@ -234,6 +240,42 @@ internal sealed class RunnerHarness : IAsyncDisposable
         }
         catch (IOException)
         {
+        }
+    }
+}
+
+/// <summary>Keeps log lines (Information and above) in memory so tests can assert on them and show them on failure.</summary>
+internal sealed class RecordingLoggerFactory : ILoggerFactory
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public override string ToString() => string.Join(Environment.NewLine, _lines);
+
+    public ILogger CreateLogger(string categoryName) => new Logger(_lines);
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                lines.Enqueue($"{logLevel}: {formatter(state, exception)}{(exception is null ? "" : " | " + exception.GetType().Name + ": " + exception.Message)}");
+            }
         }
     }
 }
