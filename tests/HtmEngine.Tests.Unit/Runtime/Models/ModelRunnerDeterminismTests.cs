@@ -126,7 +126,10 @@ public sealed class ModelRunnerDeterminismTests
         Sample[] series = RunnerHarness.Series(Rows);
         await h.StoreAsync(uid, series.AsMemory(0, 200));
         var first = await h.StartAsync();
-        await h.PublishAsync(uid, ModelRequest.Define(uid, "d", RunnerHarness.Definition)); // catches up rows 1..200
+        // Start-up recovery already scored the 200 stored rows (ACTIVE metric with a definition in model_params);
+        // the define that follows is idempotent.
+        await h.PublishAsync(uid, ModelRequest.Define(uid, "d", RunnerHarness.Definition));
+        await RunnerHarness.WaitUntilAsync(() => h.CommandResultsOf(uid).Count == 1, "the defineModel result");
         await h.WaitForScoresAsync(uid, 200);
         await first.DisposeAsync(); // no graceful checkpoint: as kill -9 would leave it
         var store = new ModelCheckpointStore(h.Options.CheckpointRoot);
@@ -201,6 +204,7 @@ public sealed class ModelRunnerDeterminismTests
         await h.StoreAsync(uid, series.AsMemory(0, 200));
         var first = await h.StartAsync();
         await h.PublishAsync(uid, ModelRequest.Define(uid, "d", RunnerHarness.Definition));
+        await RunnerHarness.WaitUntilAsync(() => h.CommandResultsOf(uid).Count == 1, "the defineModel result");
         await h.WaitForScoresAsync(uid, 200);
         await first.StopAsync(CancellationToken.None);
         await first.DisposeAsync();
