@@ -11,6 +11,7 @@ public static class Program
         new GraphiteScenario(),
         new BusScenario(),
         new StorerScenario(),
+        new SwapScenario(),
     ];
 
     /// <summary>Entry point.</summary>

@@ -48,6 +48,7 @@ public static class ConfigSchema
         new("model-swapper", "interface_bus", "scheduler_notification_queue", ValueKind.Text, "htmengine.mswapper.scheduler.notification", "queue that wakes the model scheduler"),
         new("model-swapper", "model_runner", "target_requests_per_checkpoint", ValueKind.Integer, "500", "input requests processed between checkpoints of a model") { Min = 1 },
         new("model-swapper", "model_runner", "memory_budget_mb", ValueKind.Integer, "1024", "memory for hot models in MiB; least recently used models beyond it are checkpointed and evicted") { Min = 16 },
+        new("model-swapper", "model_runner", "shards", ValueKind.Integer, "0", "model shards (input queues prefix + shard.k, one runner each); 0 = one per processor; every process sharing a broker must agree") { Min = 0, Max = 4096 },
 
         // rabbitmq.conf (nta.utils kept it apart from the application files)
         new("rabbitmq", "connection", "host", ValueKind.Text, "", "RabbitMQ host; empty = in-process bus"),

@@ -61,8 +61,9 @@ public sealed record AnomalyLikelihoodOptions(int MinSampleSize, int RefreshRate
 /// <param name="SchedulerNotificationQueue">Queue that wakes the scheduler.</param>
 /// <param name="TargetRequestsPerCheckpoint">Requests between checkpoints.</param>
 /// <param name="MemoryBudgetMb">Memory for hot models in MiB.</param>
+/// <param name="Shards">Model shards; 0 = one per processor.</param>
 public sealed record ModelSwapperOptions(bool Profiling, string ResultsQueue, string ModelInputQueuePrefix,
-    string SchedulerNotificationQueue, int TargetRequestsPerCheckpoint, int MemoryBudgetMb);
+    string SchedulerNotificationQueue, int TargetRequestsPerCheckpoint, int MemoryBudgetMb, int Shards);
 
 /// <summary>
 /// The whole validated configuration as immutable typed records. Built only by
@@ -142,7 +143,8 @@ public sealed record EngineOptions(
                 v.Text(Swapper, "interface_bus", "model_input_queue_prefix"),
                 v.Text(Swapper, "interface_bus", "scheduler_notification_queue"),
                 (int)v.Integer(Swapper, "model_runner", "target_requests_per_checkpoint"),
-                (int)v.Integer(Swapper, "model_runner", "memory_budget_mb")),
+                (int)v.Integer(Swapper, "model_runner", "memory_budget_mb"),
+                (int)v.Integer(Swapper, "model_runner", "shards")),
             new BusOptions(
                 v.Text(Rabbit, "connection", "host"),
                 v.Port(Rabbit, "connection", "port"),

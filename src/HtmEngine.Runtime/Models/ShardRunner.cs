@@ -1,0 +1,688 @@
+using System.Runtime.InteropServices;
+using HtmEngine.Bus;
+using HtmEngine.Core.Models;
+using HtmEngine.Runtime.Contracts;
+using HtmEngine.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace HtmEngine.Runtime.Models;
+
+/// <summary>
+/// The models of one shard and the one consumer that feeds them. Everything that touches the shard's models
+/// (messages, start-up recovery, the checkpoints of a graceful stop) runs under one gate, so a model is used by one
+/// thread at a time; shards run in parallel.
+/// </summary>
+/// <remarks>
+/// Results are buffered and published (confirmed) before the input message is acknowledged, at most
+/// <see cref="ModelRunnerOptions.ChunkSize"/> per result message. A model is checkpointed only when none of its
+/// results is still unpublished, so a checkpoint never covers a row whose result could be lost: after a crash, or a
+/// failed message, the rows after the checkpoint are scored again (same raw scores) and published again.
+/// </remarks>
+internal sealed class ShardRunner
+{
+    private readonly int _shard;
+    private readonly int _shardCount;
+    private readonly IMetricRepository _repository;
+    private readonly IMessageBus _bus;
+    private readonly ModelRunnerOptions _options;
+    private readonly ModelCheckpointStore _store;
+    private readonly ModelRunnerCounters _counters;
+    private readonly ILogger _logger;
+    private readonly long _budgetBytes;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, ModelSlot> _slots = new(StringComparer.Ordinal);
+    private readonly LinkedList<ModelSlot> _hot = new(); // first = most recently used
+    private readonly List<ModelResult> _pending = [];
+    private readonly List<ModelSlot> _touched = [];
+    private readonly HashSet<string> _noModelLogged = new(StringComparer.Ordinal);
+    private long _hotBytes;
+    private string _messageId = string.Empty;
+    private int _flushIndex;
+
+    public ShardRunner(int shard, int shardCount, IMetricRepository repository, IMessageBus bus, ModelRunnerOptions options,
+        ModelCheckpointStore store, ModelRunnerCounters counters, long budgetBytes, ILogger logger)
+    {
+        _shard = shard;
+        _shardCount = shardCount;
+        _repository = repository;
+        _bus = bus;
+        _options = options;
+        _store = store;
+        _counters = counters;
+        _budgetBytes = budgetBytes;
+        _logger = logger;
+        InputQueue = ModelShards.InputQueue(options.ModelInputQueuePrefix, shard);
+    }
+
+    /// <summary>The shard index.</summary>
+    public int Shard => _shard;
+
+    /// <summary>The shard's input queue.</summary>
+    public string InputQueue { get; }
+
+    /// <summary>The shard's consumer, once recovery finished.</summary>
+    public IBusSubscription? Subscription { get; set; }
+
+    /// <summary>Estimated bytes of the shard's hot models.</summary>
+    public long HotBytes => Interlocked.Read(ref _hotBytes);
+
+    /// <summary>Number of hot models.</summary>
+    public int HotModels => _hot.Count;
+
+    /// <summary>Handles one input message: every request in order, then the results published, then the ack.</summary>
+    public async ValueTask<ConsumeOutcome> HandleAsync(BusMessage message, CancellationToken cancellationToken)
+    {
+        List<ModelRequest> requests;
+        try
+        {
+            requests = ModelMessageCodec.DecodeRequests(message.Body.Span);
+        }
+        catch (FormatException e)
+        {
+            _counters.RejectedMessage();
+            ModelRunnerLog.RejectedMessage(_logger, InputQueue, message.MessageId, e.Message);
+            return ConsumeOutcome.DeadLetter;
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            BeginUnit(message.MessageId);
+            foreach (ModelRequest request in requests)
+            {
+                switch (request.Kind)
+                {
+                    case ModelRequestKind.Row:
+                        await HandleRowAsync(request, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case ModelRequestKind.DefineModel:
+                        await HandleDefineAsync(request, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case ModelRequestKind.DeleteModel:
+                        HandleDelete(request);
+                        break;
+                }
+            }
+
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+            await EnforceBudgetAsync(null, cancellationToken).ConfigureAwait(false);
+            EndUnit();
+            return ConsumeOutcome.Ack;
+        }
+        catch (Exception e)
+        {
+            AbandonUnit();
+            if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            _counters.FailedMessage();
+            ModelRunnerLog.MessageFailed(_logger, e, _shard, message.MessageId, e.Message);
+            return ConsumeOutcome.Retry;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Start-up recovery: every metric given whose stored rows go beyond its checkpoint is caught up and its results
+    /// published. Returns the number of rows scored.
+    /// </summary>
+    public async Task<long> RecoverAsync(IReadOnlyList<MetricRow> metrics, CancellationToken cancellationToken)
+    {
+        long before = _counters.Snapshot().RowsCaughtUp;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (MetricRow metric in metrics)
+            {
+                if (metric.LastRowid == 0 || (_store.TryPeekLastRowid(metric.Uid, out long checkpointed) && checkpointed >= metric.LastRowid))
+                {
+                    continue;
+                }
+
+                BeginUnit("recovery-" + metric.Uid + "-" + metric.LastRowid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                try
+                {
+                    ModelSlot? slot = await GetHotSlotAsync(metric.Uid, cancellationToken).ConfigureAwait(false);
+                    if (slot is not null)
+                    {
+                        await CatchUpAsync(slot, metric.LastRowid, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await EnforceBudgetAsync(null, cancellationToken).ConfigureAwait(false);
+                    EndUnit();
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    AbandonUnit();
+                    ModelRunnerLog.RecoveryFailed(_logger, e, _shard, metric.Uid);
+                }
+                catch
+                {
+                    AbandonUnit();
+                    throw;
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        long rows = _counters.Snapshot().RowsCaughtUp - before;
+        ModelRunnerLog.Recovered(_logger, _shard, metrics.Count, rows);
+        return rows;
+    }
+
+    /// <summary>Checkpoints every hot model that scored rows since its last checkpoint; returns how many were written.</summary>
+    public async Task<int> CheckpointAllAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            int written = 0;
+            for (LinkedListNode<ModelSlot>? node = _hot.First; node is not null; node = node.Next)
+            {
+                if (SaveIfChanged(node.Value))
+                {
+                    written++;
+                }
+            }
+
+            return written;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // ------------------------------------------------------------------ requests
+
+    private async Task HandleRowAsync(ModelRequest request, CancellationToken cancellationToken)
+    {
+        if (ModelShards.ShardOf(request.MetricUid, _shardCount) != _shard)
+        {
+            AddRowError(request.MetricUid, request.Rowid, request.Timestamp, request.Value, ModelErrorCodes.InvalidArgument,
+                $"row {request.Rowid} of metric {request.MetricUid} reached shard {_shard}, but the metric belongs to shard {ModelShards.ShardOf(request.MetricUid, _shardCount)}");
+            return;
+        }
+
+        ModelSlot? slot = await GetHotSlotAsync(request.MetricUid, cancellationToken).ConfigureAwait(false);
+        if (slot is null)
+        {
+            if (_noModelLogged.Add(request.MetricUid))
+            {
+                ModelRunnerLog.NoModel(_logger, request.MetricUid, request.Rowid); // once per metric and message
+            }
+
+            AddRowError(request.MetricUid, request.Rowid, request.Timestamp, request.Value, ModelErrorCodes.NoSuchModel,
+                $"metric {request.MetricUid} has no model (no checkpoint and no definition in metric.model_params)");
+            return;
+        }
+
+        if (request.Rowid <= slot.LastRowid)
+        {
+            _counters.DuplicateRow();
+            return;
+        }
+
+        if (request.Rowid > slot.LastRowid + 1)
+        {
+            await CatchUpAsync(slot, request.Rowid - 1, cancellationToken).ConfigureAwait(false);
+            if (slot.LastRowid < request.Rowid - 1)
+            {
+                ModelRunnerLog.RowsMissing(_logger, slot.Uid, request.Rowid - 1 - slot.LastRowid, request.Rowid);
+            }
+        }
+
+        Score(slot, request.Rowid, request.Timestamp, request.Value, caughtUp: false);
+        await AfterScoreAsync(slot, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task HandleDefineAsync(ModelRequest request, CancellationToken cancellationToken)
+    {
+        const string Method = "defineModel";
+        string uid = request.MetricUid;
+        ModelDefinition definition;
+        try
+        {
+            definition = ModelDefinition.FromJson(request.Arguments ?? string.Empty);
+        }
+        catch (FormatException e)
+        {
+            AddCommandResult(request, Method, ModelErrorCodes.InvalidArgument, e.Message);
+            return;
+        }
+
+        ModelSlot? slot = _slots.GetValueOrDefault(uid) ?? TryLoadCheckpoint(uid);
+        if (slot is not null && slot.Definition != definition)
+        {
+            AddCommandResult(request, Method, ModelErrorCodes.ModelAlreadyExists,
+                $"metric {uid} already has a model with a different definition ({slot.Definition.ToJson()})");
+            return;
+        }
+
+        if (slot is null)
+        {
+            HtmModel model;
+            try
+            {
+                model = ModelFactory.Build(definition);
+            }
+            catch (ArgumentException e)
+            {
+                AddCommandResult(request, Method, ModelErrorCodes.InvalidArgument, e.Message);
+                return;
+            }
+
+            slot = new ModelSlot(uid, definition);
+            AddHot(slot, model, lastRowid: 0);
+            _counters.ModelBuilt();
+            SaveIfChanged(slot, force: true);
+            Touch(slot);
+            await EnforceBudgetAsync(slot, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await MakeHotAsync(slot, cancellationToken).ConfigureAwait(false);
+        }
+
+        Touch(slot);
+        AddCommandResult(request, Method, ModelErrorCodes.Success, null);
+        long lastStored;
+        try
+        {
+            lastStored = (await _repository.GetMetricAsync(uid, cancellationToken).ConfigureAwait(false)).LastRowid;
+        }
+        catch (MetricNotFoundException)
+        {
+            lastStored = 0;
+        }
+
+        ModelRunnerLog.Defined(_logger, uid, definition.ToJson(), Math.Max(0, lastStored - slot.LastRowid));
+        await CatchUpAsync(slot, lastStored, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void HandleDelete(ModelRequest request)
+    {
+        if (_slots.Remove(request.MetricUid, out ModelSlot? slot) && slot.Node is not null)
+        {
+            RemoveHot(slot);
+        }
+
+        _store.Delete(request.MetricUid);
+        ModelRunnerLog.Deleted(_logger, request.MetricUid);
+        AddCommandResult(request, "deleteModel", ModelErrorCodes.Success, null);
+    }
+
+    // ------------------------------------------------------------------ scoring
+
+    private async Task CatchUpAsync(ModelSlot slot, long upTo, CancellationToken cancellationToken)
+    {
+        while (slot.LastRowid < upTo)
+        {
+            var query = new MetricDataQuery
+            {
+                Uid = slot.Uid,
+                StartRowid = slot.LastRowid + 1,
+                StopRowid = upTo,
+                Limit = _options.ChunkSize,
+                Fields = MetricDataFields.Timestamp | MetricDataFields.MetricValue,
+            };
+            IReadOnlyList<MetricDataRow> rows = await _repository.GetMetricDataAsync(query, cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < rows.Count; i++)
+            {
+                MetricDataRow row = rows[i];
+                Score(slot, row.Rowid, row.Timestamp, row.MetricValue, caughtUp: true);
+                await AfterScoreAsync(slot, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (rows.Count < _options.ChunkSize)
+            {
+                break;
+            }
+        }
+    }
+
+    private void Score(ModelSlot slot, long rowid, DateTime timestamp, double value, bool caughtUp)
+    {
+        HtmModel model = slot.Model!;
+        if (double.IsFinite(value))
+        {
+            double raw = model.Step(timestamp, value);
+            _pending.Add(ModelResult.Scored(slot.Uid, rowid, timestamp, value, raw));
+            _counters.RowScored(caughtUp);
+        }
+        else
+        {
+            AddRowError(slot.Uid, rowid, timestamp, value, ModelErrorCodes.Error, $"row {rowid} of metric {slot.Uid}: value {value} is not a finite number");
+        }
+
+        slot.LastRowid = rowid;
+        slot.RowsSinceCheckpoint++;
+        slot.Unpublished = true;
+    }
+
+    private async ValueTask AfterScoreAsync(ModelSlot slot, CancellationToken cancellationToken)
+    {
+        if (_pending.Count >= _options.ChunkSize)
+        {
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (slot.RowsSinceCheckpoint >= _options.CheckpointEveryRows)
+        {
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+            SaveIfChanged(slot);
+        }
+
+        if ((slot.RowsSinceCheckpoint & 63) == 0)
+        {
+            UpdateEstimate(slot);
+        }
+    }
+
+    private void AddRowError(string uid, long rowid, DateTime timestamp, double value, int status, string error)
+    {
+        _counters.RowError();
+        _pending.Add(new ModelResult(ModelResultKind.Inference, uid, rowid, timestamp, value, 0, status, error, null, null));
+    }
+
+    private void AddCommandResult(ModelRequest request, string method, int status, string? error)
+    {
+        _counters.Command(status != ModelErrorCodes.Success);
+        if (error is not null)
+        {
+            ModelRunnerLog.CommandFailed(_logger, request.MetricUid, method, status, error);
+        }
+
+        _pending.Add(ModelResult.ForCommand(request.MetricUid, request.CommandId ?? string.Empty, method, status, error));
+    }
+
+    // ------------------------------------------------------------------ units of work and publishing
+
+    private void BeginUnit(string? messageId)
+    {
+        _messageId = messageId ?? Guid.NewGuid().ToString("N");
+        _flushIndex = 0;
+        _noModelLogged.Clear();
+    }
+
+    private void EndUnit()
+    {
+        foreach (ModelSlot slot in _touched)
+        {
+            slot.Touched = false;
+            if (slot.Model is not null)
+            {
+                UpdateEstimate(slot);
+            }
+        }
+
+        _touched.Clear();
+    }
+
+    /// <summary>
+    /// A unit failed: its unpublished results are dropped, and so is the memory state of every model it touched
+    /// (ahead of what was published); those models reload from their checkpoints and score the rows again.
+    /// </summary>
+    private void AbandonUnit()
+    {
+        _pending.Clear();
+        foreach (ModelSlot slot in _touched)
+        {
+            slot.Touched = false;
+            slot.Unpublished = false;
+            if (slot.Node is not null)
+            {
+                RemoveHot(slot);
+            }
+
+            if (!slot.HasCheckpoint)
+            {
+                // Nothing durable to reload from: forget the model; its definition comes back from the command's
+                // redelivery or from metric.model_params.
+                _slots.Remove(slot.Uid);
+            }
+        }
+
+        _touched.Clear();
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_pending.Count == 0)
+        {
+            return;
+        }
+
+        byte[] body = ModelMessageCodec.EncodeResults(CollectionsMarshal.AsSpan(_pending));
+        string id = _messageId + "." + _flushIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _flushIndex++;
+        OutgoingMessage[] batch = [new OutgoingMessage(body, id, null, ModelMessageCodec.ResultsContentType)];
+        await _bus.PublishToQueueAsync(_options.ResultsQueue, batch, cancellationToken).ConfigureAwait(false);
+        _counters.ResultMessage();
+        _pending.Clear();
+        foreach (ModelSlot slot in _touched)
+        {
+            slot.Unpublished = false;
+        }
+    }
+
+    // ------------------------------------------------------------------ hot and cold models
+
+    /// <summary>The metric's model, hot; loaded from its checkpoint or built from the definition in the database. Null when it has none.</summary>
+    private async ValueTask<ModelSlot?> GetHotSlotAsync(string uid, CancellationToken cancellationToken)
+    {
+        if (_slots.TryGetValue(uid, out ModelSlot? slot))
+        {
+            await MakeHotAsync(slot, cancellationToken).ConfigureAwait(false);
+            Touch(slot);
+            return slot;
+        }
+
+        slot = TryLoadCheckpoint(uid);
+        if (slot is null)
+        {
+            MetricRow metric;
+            try
+            {
+                metric = await _repository.GetMetricAsync(uid, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MetricNotFoundException)
+            {
+                return null;
+            }
+
+            if (metric.Status is not (MetricStatus.Active or MetricStatus.CreatePending))
+            {
+                return null;
+            }
+
+            ModelDefinition? definition;
+            HtmModel model;
+            try
+            {
+                definition = ModelFactory.DefinitionFromModelParams(metric.ModelParams);
+                if (definition is null)
+                {
+                    return null;
+                }
+
+                model = ModelFactory.Build(definition);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                ModelRunnerLog.CommandFailed(_logger, uid, "build from metric.model_params", ModelErrorCodes.InvalidArgument, e.Message);
+                return null;
+            }
+
+            slot = new ModelSlot(uid, definition);
+            AddHot(slot, model, lastRowid: 0);
+            _counters.ModelBuilt();
+            SaveIfChanged(slot, force: true);
+        }
+
+        Touch(slot);
+        await EnforceBudgetAsync(slot, cancellationToken).ConfigureAwait(false);
+        return slot;
+    }
+
+    /// <summary>Reads an unknown metric's checkpoint into a new hot slot; null when there is none or it is unusable.</summary>
+    private ModelSlot? TryLoadCheckpoint(string uid)
+    {
+        if (_store.TryLoad(uid, out ModelCheckpoint? checkpoint, out string? problem))
+        {
+            var slot = new ModelSlot(uid, checkpoint!.Definition) { CheckpointedRowid = checkpoint.LastRowid };
+            AddHot(slot, checkpoint.Model, checkpoint.LastRowid);
+            _counters.ModelLoaded();
+            return slot;
+        }
+
+        if (problem is not null)
+        {
+            _counters.CorruptCheckpoint();
+            ModelRunnerLog.CorruptCheckpoint(_logger, _store.PathOf(uid), uid, problem);
+        }
+
+        return null;
+    }
+
+    /// <summary>Makes a known model hot: reloads its checkpoint, or rebuilds it from its definition when the checkpoint is gone or unusable.</summary>
+    private async Task MakeHotAsync(ModelSlot slot, CancellationToken cancellationToken)
+    {
+        if (slot.Model is not null)
+        {
+            _hot.Remove(slot.Node!);
+            _hot.AddFirst(slot.Node!);
+            return;
+        }
+
+        if (_store.TryLoad(slot.Uid, out ModelCheckpoint? checkpoint, out string? problem) && checkpoint!.Definition == slot.Definition)
+        {
+            AddHot(slot, checkpoint.Model, checkpoint.LastRowid);
+            slot.CheckpointedRowid = checkpoint.LastRowid;
+            _counters.ModelLoaded();
+        }
+        else
+        {
+            if (problem is not null)
+            {
+                _counters.CorruptCheckpoint();
+                ModelRunnerLog.CorruptCheckpoint(_logger, _store.PathOf(slot.Uid), slot.Uid, problem);
+            }
+
+            // Rebuilt from scratch: the next row (or recovery) replays everything from the database.
+            AddHot(slot, ModelFactory.Build(slot.Definition), lastRowid: 0);
+            slot.CheckpointedRowid = -1;
+            _counters.ModelBuilt();
+            SaveIfChanged(slot, force: true);
+        }
+
+        Touch(slot);
+        await EnforceBudgetAsync(slot, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void AddHot(ModelSlot slot, HtmModel model, long lastRowid)
+    {
+        slot.Model = model;
+        slot.LastRowid = lastRowid;
+        slot.RowsSinceCheckpoint = 0;
+        slot.EstimatedBytes = ModelFactory.EstimateBytes(model);
+        slot.Node = _hot.AddFirst(slot);
+        Interlocked.Add(ref _hotBytes, slot.EstimatedBytes);
+        _slots[slot.Uid] = slot;
+    }
+
+    private void RemoveHot(ModelSlot slot)
+    {
+        _hot.Remove(slot.Node!);
+        slot.Node = null;
+        slot.Model = null;
+        Interlocked.Add(ref _hotBytes, -slot.EstimatedBytes);
+        slot.EstimatedBytes = 0;
+    }
+
+    private void UpdateEstimate(ModelSlot slot)
+    {
+        long estimate = ModelFactory.EstimateBytes(slot.Model!);
+        Interlocked.Add(ref _hotBytes, estimate - slot.EstimatedBytes);
+        slot.EstimatedBytes = estimate;
+    }
+
+    private void Touch(ModelSlot slot)
+    {
+        if (!slot.Touched)
+        {
+            slot.Touched = true;
+            _touched.Add(slot);
+        }
+    }
+
+    /// <summary>Checkpoints and drops least recently used models until the shard's hot models fit its budget; <paramref name="keep"/> stays.</summary>
+    private async Task EnforceBudgetAsync(ModelSlot? keep, CancellationToken cancellationToken)
+    {
+        while (Interlocked.Read(ref _hotBytes) > _budgetBytes && _hot.Last is { } node && node.Value != keep)
+        {
+            ModelSlot victim = node.Value;
+            if (victim.Unpublished)
+            {
+                await FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            SaveIfChanged(victim);
+            RemoveHot(victim);
+            _counters.Evicted();
+        }
+    }
+
+    private bool SaveIfChanged(ModelSlot slot, bool force = false)
+    {
+        if (!force && slot.CheckpointedRowid == slot.LastRowid)
+        {
+            return false;
+        }
+
+        _store.Save(slot.Uid, slot.LastRowid, slot.Definition, slot.Model!);
+        slot.CheckpointedRowid = slot.LastRowid;
+        slot.RowsSinceCheckpoint = 0;
+        _counters.CheckpointWritten();
+        return true;
+    }
+
+    /// <summary>A model this shard knows: hot (<see cref="Model"/> set, in the LRU list) or cold (in its checkpoint).</summary>
+    private sealed class ModelSlot(string uid, ModelDefinition definition)
+    {
+        public string Uid { get; } = uid;
+
+        public ModelDefinition Definition { get; } = definition;
+
+        public HtmModel? Model { get; set; }
+
+        public LinkedListNode<ModelSlot>? Node { get; set; }
+
+        /// <summary>The last row scored (in memory).</summary>
+        public long LastRowid { get; set; }
+
+        /// <summary>The last row in the checkpoint file; -1 when there is no file.</summary>
+        public long CheckpointedRowid { get; set; } = -1;
+
+        public bool HasCheckpoint => CheckpointedRowid >= 0;
+
+        public long RowsSinceCheckpoint { get; set; }
+
+        public long EstimatedBytes { get; set; }
+
+        /// <summary>Scored rows whose results are buffered, not yet confirmed by the bus.</summary>
+        public bool Unpublished { get; set; }
+
+        /// <summary>Used by the current unit of work.</summary>
+        public bool Touched { get; set; }
+    }
+}

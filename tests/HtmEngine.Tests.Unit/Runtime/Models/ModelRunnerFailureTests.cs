@@ -1,0 +1,71 @@
+using HtmEngine.Bus;
+using HtmEngine.Runtime.Contracts;
+using HtmEngine.Storage;
+
+namespace HtmEngine.Tests.Unit.Runtime.Models;
+
+/// <summary>A message whose results cannot be published is retried without losing or changing any score.</summary>
+public sealed class ModelRunnerFailureTests
+{
+    [Fact]
+    public async Task Failed_result_publishes_are_retried_and_every_row_still_gets_its_bare_model_score()
+    {
+        await using var h = await RunnerHarness.CreateAsync(shards: 1);
+        var flaky = new FlakyBus(h.Bus, h.Options.ResultsQueue, failOnPublishes: [2, 4, 5, 9]);
+        h.ServiceBus = flaky;
+        h.Options = h.Options with { CheckpointEveryRows = 30, ChunkSize = 25 };
+        await using var service = await h.StartAsync();
+        string uid = await h.CreateMetricAsync("flaky");
+        await h.PublishAsync(uid, ModelRequest.Define(uid, "d", RunnerHarness.Definition));
+        await RunnerHarness.WaitUntilAsync(() => h.CommandResultsOf(uid).Count >= 1, "the defineModel result");
+        Sample[] series = RunnerHarness.Series(300);
+        for (int i = 0; i < 300; i += 60)
+        {
+            await h.StoreAsync(uid, series.AsMemory(i, 60));
+            await h.PublishRowsAsync(uid, i + 1, i + 60, perMessage: 60);
+        }
+
+        await h.WaitForScoresAsync(uid, 300);
+        h.AssertScoresEqual(uid, await h.ReferenceScoresAsync(uid), 300);
+        Assert.Equal(4, flaky.Failures);
+        Assert.True(service.Counters.Snapshot().FailedMessages >= 4);
+        await service.StopAsync(CancellationToken.None);
+    }
+
+    /// <summary>Delegates to a bus but makes chosen publishes to one queue fail (1-based count of publishes to it).</summary>
+    private sealed class FlakyBus(IMessageBus inner, string queue, int[] failOnPublishes) : IMessageBus
+    {
+        private int _publishes;
+
+        public int Failures { get; private set; }
+
+        public ValueTask DeclareQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeclareQueueAsync(queue, cancellationToken);
+
+        public ValueTask DeclareFanoutExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeclareFanoutExchangeAsync(exchange, cancellationToken);
+
+        public ValueTask BindQueueAsync(string queue, string exchange, CancellationToken cancellationToken = default) => inner.BindQueueAsync(queue, exchange, cancellationToken);
+
+        public ValueTask DeleteQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeleteQueueAsync(queue, cancellationToken);
+
+        public ValueTask DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeleteExchangeAsync(exchange, cancellationToken);
+
+        public ValueTask<long> GetReadyCountAsync(string queue, CancellationToken cancellationToken = default) => inner.GetReadyCountAsync(queue, cancellationToken);
+
+        public ValueTask PublishToQueueAsync(string target, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
+        {
+            if (target == queue && Array.IndexOf(failOnPublishes, Interlocked.Increment(ref _publishes)) >= 0)
+            {
+                Failures++;
+                throw new IOException("injected publish failure");
+            }
+
+            return inner.PublishToQueueAsync(target, messages, cancellationToken);
+        }
+
+        public ValueTask PublishToExchangeAsync(string exchange, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default) => inner.PublishToExchangeAsync(exchange, messages, cancellationToken);
+
+        public ValueTask<IBusSubscription> ConsumeAsync(string queue, MessageHandler handler, ConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeAsync(queue, handler, options, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
