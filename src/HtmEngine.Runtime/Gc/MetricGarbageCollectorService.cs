@@ -21,6 +21,8 @@ public sealed class MetricGarbageCollectorService : IEngineService
     private readonly ILogger _logger;
     private CancellationTokenSource? _stop;
     private Task? _loop;
+    private long _deleted;
+    private long _passes;
 
     /// <summary>Creates the service.</summary>
     /// <param name="repository">The repository.</param>
@@ -46,9 +48,6 @@ public sealed class MetricGarbageCollectorService : IEngineService
 
     /// <summary>Passes completed since start.</summary>
     public long Passes => Interlocked.Read(ref _passes);
-
-    private long _deleted;
-    private long _passes;
 
     /// <inheritdoc/>
     public Task StartAsync(CancellationToken cancellationToken)
