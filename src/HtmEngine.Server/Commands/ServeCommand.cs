@@ -2,6 +2,7 @@ using HtmEngine.Runtime.Hosting;
 using System.Runtime.InteropServices;
 using HtmEngine.Server.Configuration;
 using HtmEngine.Server.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace HtmEngine.Server.Commands;
 
@@ -28,18 +29,22 @@ public sealed class ServeCommand : ICommand
     public string Help => $"""
         Usage: htmengine serve [--config DIR] [--services LIST]
 
-        Loads and validates the configuration, prints which services it runs and which backends
-        they use (embedded SQLite and in-process bus, or MySQL and RabbitMQ), then runs until
-        SIGTERM or Ctrl-C and stops the services in reverse order.
+        Loads and validates the configuration, opens the repository (embedded SQLite when
+        [repository] host is empty, else MySQL/MariaDB) and the bus (in-process when rabbitmq.conf
+        [connection] host is empty, else RabbitMQ), declares the queues and the results exchange,
+        prints one line naming the backend, the queues and the services, then runs the services in
+        this process until SIGTERM or Ctrl-C and stops them in reverse start order.
 
         Options:
           --config DIR      Configuration directory (default: $APPLICATION_CONFIG_PATH, else a conf/
                             next to the executable or in a parent of it, else ./conf).
-          --services LIST   Comma-separated services to run (default: all). Known services:
-                            {string.Join(", ", ServiceCatalog.All.Select(s => s.Name))}.
+          --services LIST   Comma-separated services to run (default: {string.Join(",", ServiceCatalog.Defaults.Select(s => s.Name))}).
+                            Known services: {string.Join(", ", ServiceCatalog.All.Select(s => s.Name))}.
+                            gc (the metric garbage collector) runs only when listed.
           -h, --help        Show this text.
 
-        Exit codes: 0 stopped cleanly, 1 bad configuration or a service failed, 2 usage error.
+        Exit codes: 0 stopped cleanly, 1 bad configuration, unreachable backend or a service
+        failed, 2 usage error.
 
         """;
 
@@ -83,7 +88,6 @@ public sealed class ServeCommand : ICommand
             return 1;
         }
 
-        var services = new List<IEngineService>();
         stdout.WriteLine($"htmengine serve: configuration {engine.Directory}");
         stdout.WriteLine(engine.UsesEmbeddedStorage
             ? $"  repository: embedded SQLite {engine.Repository.SqlitePath}"
@@ -93,21 +97,15 @@ public sealed class ServeCommand : ICommand
             : $"  bus: RabbitMQ {engine.Bus.User}@{engine.Bus.Host}:{engine.Bus.Port} vhost {engine.Bus.VirtualHost}");
         foreach (var entry in selected)
         {
-            if (entry.Create is { } create)
-            {
-                services.Add(create(engine));
-                stdout.WriteLine($"  service {entry.Name}: {entry.Description}");
-            }
-            else
-            {
-                stdout.WriteLine($"  service {entry.Name}: {entry.Description} (arrives with issue #{entry.Issue}; not started)");
-            }
+            stdout.WriteLine(entry.Create is null
+                ? $"  service {entry.Name}: {entry.Description} (arrives with issue #{entry.Issue}; not started)"
+                : $"  service {entry.Name}: {entry.Description}");
         }
 
-        return Host(services, stdout, stderr);
+        return Host(engine, selected, stdout, stderr);
     }
 
-    private int Host(IReadOnlyList<IEngineService> services, TextWriter stdout, TextWriter stderr)
+    private int Host(EngineOptions engine, List<ServiceEntry> selected, TextWriter stdout, TextWriter stderr)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_externalStop);
         void OnSignal(PosixSignalContext context)
@@ -119,9 +117,22 @@ public sealed class ServeCommand : ICommand
 
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var loggerFactory = LoggerFactory.Create(builder => builder
+            .SetMinimumLevel(engine.Profiling ? LogLevel.Debug : LogLevel.Information)
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+                o.UseUtcTimestamp = true;
+            }));
         try
         {
-            new ServiceHost(services, stdout, TimeSpan.FromSeconds(30)).RunAsync(stop.Token).GetAwaiter().GetResult();
+            return RunAsync(engine, selected, loggerFactory, stdout, stop.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopped while still opening the backends: nothing was started.
+            stdout.WriteLine("htmengine: stopped");
             return 0;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -131,11 +142,34 @@ public sealed class ServeCommand : ICommand
         }
     }
 
+    private static async Task<int> RunAsync(EngineOptions engine, List<ServiceEntry> selected, ILoggerFactory loggerFactory, TextWriter stdout, CancellationToken stop)
+    {
+        stop.ThrowIfCancellationRequested();
+        var runtime = await EngineRuntime.OpenAsync(EngineComposition.Runtime(engine), loggerFactory, stop).ConfigureAwait(false);
+        await using (runtime.ConfigureAwait(false))
+        {
+            var services = new List<IEngineService>(selected.Count);
+            var names = new List<string>(selected.Count);
+            foreach (var entry in selected)
+            {
+                if (entry.Create is { } create)
+                {
+                    services.Add(create(engine, runtime));
+                    names.Add(entry.Name);
+                }
+            }
+
+            stdout.WriteLine($"htmengine serve: {runtime.Describe()}; services {(names.Count == 0 ? "(none)" : string.Join(", ", names))}");
+            await new ServiceHost(services, stdout, TimeSpan.FromSeconds(30)).RunAsync(stop).ConfigureAwait(false);
+            return 0;
+        }
+    }
+
     private static List<ServiceEntry>? SelectServices(string? list, TextWriter stderr)
     {
         if (list is null)
         {
-            return [.. ServiceCatalog.All];
+            return [.. ServiceCatalog.Defaults];
         }
 
         var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -36,6 +36,9 @@ public static class ConfigSchema
         new("application", "anomaly_likelihood", "statistics_min_sample_size", ValueKind.Integer, "100", "records needed before likelihood statistics are computed") { Min = 1 },
         new("application", "anomaly_likelihood", "statistics_refresh_rate", ValueKind.Integer, "24", "records between refreshes of the likelihood statistics") { Min = 1 },
         new("application", "anomaly_likelihood", "statistics_sample_size", ValueKind.Integer, "8640", "records of history used for the likelihood statistics") { Min = 1 },
+        new("application", "metric_garbage_collector", "threshold_days", ValueKind.Integer, "90", "metric_data rows older than this many days are deleted by the gc service (never a metric's newest statistics_sample_size scored rows)") { Min = 1 },
+        new("application", "metric_garbage_collector", "interval_seconds", ValueKind.Integer, "3600", "seconds between passes of the gc service") { Min = 1 },
+        new("application", "metric_garbage_collector", "batch_size", ValueKind.Integer, "1000", "rows the gc service deletes per transaction") { Min = 1, Max = 1000000 },
         new("application", "web", "listen", ValueKind.Endpoint, "127.0.0.1:8080", "address:port of the HTTP API and pages"),
 
         // model-checkpoint.conf

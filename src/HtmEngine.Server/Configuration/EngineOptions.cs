@@ -54,6 +54,12 @@ public sealed record MetricCollectorOptions(int PollInterval, int MetricErrorGra
 /// <param name="SampleSize">Records of history used.</param>
 public sealed record AnomalyLikelihoodOptions(int MinSampleSize, int RefreshRate, int SampleSize);
 
+/// <summary>The metric garbage collector (service <c>gc</c>, off by default).</summary>
+/// <param name="ThresholdDays">Rows older than this many days may be deleted.</param>
+/// <param name="IntervalSeconds">Seconds between passes.</param>
+/// <param name="BatchSize">Rows deleted per transaction.</param>
+public sealed record MetricGarbageCollectorConfig(int ThresholdDays, int IntervalSeconds, int BatchSize);
+
 /// <summary>The model swapper: queue names and runner limits.</summary>
 /// <param name="Profiling">Log extra timing information.</param>
 /// <param name="ResultsQueue">Queue of model results.</param>
@@ -80,6 +86,7 @@ public sealed record ModelSwapperOptions(bool Profiling, string ResultsQueue, st
 /// <param name="CheckpointRoot">model-checkpoint.conf [storage] root, absolute.</param>
 /// <param name="ModelSwapper">model-swapper.conf.</param>
 /// <param name="Bus">rabbitmq.conf.</param>
+/// <param name="GarbageCollector">application.conf [metric_garbage_collector].</param>
 public sealed record EngineOptions(
     string Directory,
     bool Profiling,
@@ -91,7 +98,8 @@ public sealed record EngineOptions(
     ListenEndpoint WebListen,
     string CheckpointRoot,
     ModelSwapperOptions ModelSwapper,
-    BusOptions Bus)
+    BusOptions Bus,
+    MetricGarbageCollectorConfig GarbageCollector)
 {
     /// <summary>True when the repository is the embedded SQLite file.</summary>
     public bool UsesEmbeddedStorage => Repository.UsesEmbeddedStorage;
@@ -151,6 +159,10 @@ public sealed record EngineOptions(
                 v.Text(Rabbit, "connection", "virtual_host"),
                 v.Text(Rabbit, "credentials", "user"),
                 v.Text(Rabbit, "credentials", "password"),
-                v.Port(Rabbit, "management", "port")));
+                v.Port(Rabbit, "management", "port")),
+            new MetricGarbageCollectorConfig(
+                (int)v.Integer(App, "metric_garbage_collector", "threshold_days"),
+                (int)v.Integer(App, "metric_garbage_collector", "interval_seconds"),
+                (int)v.Integer(App, "metric_garbage_collector", "batch_size")));
     }
 }

@@ -1,3 +1,5 @@
+using HtmEngine.Runtime.Anomaly;
+using HtmEngine.Runtime.Gc;
 using HtmEngine.Runtime.Hosting;
 using HtmEngine.Server.Configuration;
 
@@ -7,8 +9,9 @@ namespace HtmEngine.Server.Hosting;
 /// <param name="Name">The name used on the command line and in supervisord.conf.</param>
 /// <param name="Description">What it does, for the start-up plan.</param>
 /// <param name="Issue">The issue that delivers it, shown while <paramref name="Create"/> is null.</param>
-/// <param name="Create">Builds the service from the configuration; null until its issue lands.</param>
-public sealed record ServiceEntry(string Name, string Description, int Issue, Func<EngineOptions, IEngineService>? Create);
+/// <param name="Create">Builds the service from the configuration and the shared runtime; null until its issue lands.</param>
+/// <param name="DefaultOn">Whether <c>serve</c> without <c>--services</c> runs it.</param>
+public sealed record ServiceEntry(string Name, string Description, int Issue, Func<EngineOptions, EngineRuntime, IEngineService>? Create, bool DefaultOn = true);
 
 /// <summary>The services of the engine, in start order. Later issues replace a null factory with their service.</summary>
 public static class ServiceCatalog
@@ -16,11 +19,18 @@ public static class ServiceCatalog
     /// <summary>Every service, in start order (consumers before producers so no message waits for a reader).</summary>
     public static IReadOnlyList<ServiceEntry> All { get; } =
     [
-        new("anomaly", "anomaly service: likelihood, anomaly_score, results exchange", 7, null),
+        new("anomaly", "anomaly service: likelihood, anomaly_score, results exchange", 7,
+            static (engine, runtime) => new AnomalyService(runtime.Repository, runtime.Bus, EngineComposition.Anomaly(engine), runtime.LoggerFactory)),
         new("models", "model scheduler and shard runners", 7, null),
         new("storer", "metric storer: queue to metric_data", 7, null),
         new("listener", "Graphite plaintext listener", 5, null),
+        new("gc", "metric garbage collector: deletes old metric_data rows (off by default)", 7,
+            static (engine, runtime) => new MetricGarbageCollectorService(runtime.Repository, EngineComposition.GarbageCollector(engine), runtime.LoggerFactory),
+            DefaultOn: false),
     ];
+
+    /// <summary>The services <c>serve</c> runs without <c>--services</c>.</summary>
+    public static IReadOnlyList<ServiceEntry> Defaults { get; } = [.. All.Where(s => s.DefaultOn)];
 
     /// <summary>Finds a service by name.</summary>
     public static ServiceEntry? Find(string name) => All.FirstOrDefault(s => s.Name == name);

@@ -9,7 +9,28 @@ public class ServeProcessTests
     [Fact]
     public async Task Serve_runs_until_SIGTERM_and_then_exits_cleanly()
     {
+        // The shipped configuration with this test's own database file, checkpoint directory and Graphite port, so
+        // runs in parallel (other worktrees) do not collide.
         var shippedConf = Path.GetFullPath(Path.Combine(TestServers.ConfigDirectory, "..", "..", "conf"));
+        var root = Path.Combine(Path.GetTempPath(), "htmengine-serve-" + Guid.NewGuid().ToString("N"));
+        var conf = Path.Combine(root, "conf");
+        Directory.CreateDirectory(conf);
+        foreach (var file in Directory.GetFiles(shippedConf, "*.conf"))
+        {
+            File.Copy(file, Path.Combine(conf, Path.GetFileName(file)));
+        }
+
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        Rewrite(Path.Combine(conf, "application.conf"), "sqlite_path =", "sqlite_path = " + Path.Combine(root, "var", "engine.db"));
+        Rewrite(Path.Combine(conf, "application.conf"), "plaintext_port =", "plaintext_port = " + port.ToString(CultureInfo.InvariantCulture));
+        Rewrite(Path.Combine(conf, "model-checkpoint.conf"), "root =", "root = " + Path.Combine(root, "checkpoints"));
+        shippedConf = conf;
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -62,6 +83,8 @@ public class ServeProcessTests
             await exited;
             Assert.Equal(0, process.ExitCode);
             Assert.Contains("htmengine: stopped", lines);
+            Assert.Contains(lines, l => l.StartsWith("htmengine serve: backend sqlite", StringComparison.Ordinal) && l.Contains("services anomaly", StringComparison.Ordinal));
+            Assert.True(File.Exists(Path.Combine(root, "var", "engine.db")), "serve did not open the embedded database: " + string.Join(" | ", lines));
         }
         finally
         {
@@ -69,6 +92,17 @@ public class ServeProcessTests
             {
                 process.Kill(entireProcessTree: true);
             }
+
+            Directory.Delete(root, recursive: true);
         }
+    }
+
+    private static void Rewrite(string path, string linePrefix, string newLine)
+    {
+        var lines = File.ReadAllLines(path);
+        int index = Array.FindIndex(lines, l => l.StartsWith(linePrefix, StringComparison.Ordinal));
+        Assert.True(index >= 0, $"no line starting with '{linePrefix}' in {path}");
+        lines[index] = newLine;
+        File.WriteAllLines(path, lines);
     }
 }

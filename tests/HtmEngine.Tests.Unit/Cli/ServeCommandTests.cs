@@ -53,3 +53,87 @@ public class ServeCommandTests
         Assert.Contains(config.PathOf("rabbitmq"), stderr.ToString(), StringComparison.Ordinal);
     }
 }
+
+public class ServeRunsTheEngineTests
+{
+    [Fact]
+    public async Task Serve_on_the_embedded_backend_opens_sqlite_runs_the_anomaly_service_and_stops_on_request()
+    {
+        using var config = TempConfig.CopyOf();
+        var database = Path.Combine(config.Root, "var", "serve-test.db");
+        config.Replace("application", "sqlite_path", "sqlite_path = " + database);
+        using var stop = new CancellationTokenSource();
+        var stdout = new SynchronizedWriter();
+        var stderr = new StringWriter();
+        var run = Task.Run(() => new ServeCommand(stop.Token).Run(["--config", config.Directory, "--services", "anomaly,gc"], stdout, stderr));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (!stdout.ToString().Contains("htmengine: running", StringComparison.Ordinal))
+        {
+            Assert.False(run.IsCompleted, "serve ended early: " + stdout + stderr);
+            Assert.True(DateTime.UtcNow < deadline, "serve did not report running: " + stdout + stderr);
+            await Task.Delay(50);
+        }
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(60)));
+        var output = stdout.ToString();
+        Assert.Contains("htmengine serve: backend sqlite (SQLite file '" + database + "'), in-process bus; queues htmengine.metric.custom.data, htmengine.mswapper.results", output, StringComparison.Ordinal);
+        Assert.Contains("exchange htmengine.model.results; services anomaly, gc", output, StringComparison.Ordinal);
+        Assert.Contains("htmengine: started anomaly", output, StringComparison.Ordinal);
+        Assert.Contains("htmengine: started gc", output, StringComparison.Ordinal);
+
+        // Reverse start order on the way out.
+        Assert.True(output.IndexOf("htmengine: stopped gc", StringComparison.Ordinal) < output.IndexOf("htmengine: stopped anomaly", StringComparison.Ordinal));
+        Assert.True(File.Exists(database), "the embedded database was not created");
+        Assert.Equal(string.Empty, stderr.ToString());
+    }
+
+    [Fact]
+    public void Gc_is_off_by_default_but_can_be_selected()
+    {
+        var stdout = new StringWriter();
+        int code = new ServeCommand(new CancellationToken(canceled: true)).Run(["--config", TempConfig.ShippedConf], stdout, new StringWriter());
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("service gc:", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("service anomaly:", stdout.ToString(), StringComparison.Ordinal);
+        var help = new ServeCommand().Help;
+        Assert.Contains("gc (the metric garbage collector) runs only when listed", help, StringComparison.Ordinal);
+    }
+
+    /// <summary>A StringWriter safe to read while serve writes to it from another thread.</summary>
+    private sealed class SynchronizedWriter : StringWriter
+    {
+        public override void Write(char value)
+        {
+            lock (this)
+            {
+                base.Write(value);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            lock (this)
+            {
+                base.Write(value);
+            }
+        }
+
+        public override void WriteLine(string? value)
+        {
+            lock (this)
+            {
+                base.WriteLine(value);
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (this)
+            {
+                return base.ToString();
+            }
+        }
+    }
+}

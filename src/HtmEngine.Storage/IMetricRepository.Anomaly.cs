@@ -1,0 +1,50 @@
+namespace HtmEngine.Storage;
+
+/// <summary>The anomaly service's and the garbage collector's units of work.</summary>
+public partial interface IMetricRepository
+{
+    /// <summary>
+    /// Commits one anomaly batch of a metric in one transaction: locks the metric row, hands it to
+    /// <paramref name="rewriteModelParams"/> (which sees the committed <c>status</c> and <c>model_params</c> under the
+    /// lock and returns the new <c>model_params</c>, or null to abandon the batch), then writes every row of
+    /// <paramref name="updates"/> and the new <c>model_params</c>. The callback may run more than once (transient
+    /// errors retry the whole unit), so it must not have side effects beyond its return value.
+    /// </summary>
+    /// <param name="uid">The metric.</param>
+    /// <param name="updates">The scored rows.</param>
+    /// <param name="rewriteModelParams">Decides, under the row lock, the new <c>model_params</c>; null abandons (rolls back).</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>True when committed; false when the callback abandoned the batch.</returns>
+    /// <exception cref="MetricNotFoundException">No such metric.</exception>
+    Task<bool> CommitAnomalyScoresAsync(string uid, ReadOnlyMemory<ScoreUpdate> updates, Func<MetricRow, string?> rewriteModelParams, CancellationToken cancellationToken = default);
+
+    /// <summary>Number of the metric's rows with a non-null <c>raw_anomaly_score</c>.</summary>
+    /// <param name="uid">The metric.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The count.</returns>
+    Task<long> CountScoredRowsAsync(string uid, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The newest ≤ <paramref name="limit"/> rows of the metric with a non-null <c>raw_anomaly_score</c>, in ascending
+    /// rowid (and so timestamp) order, with timestamp, value and raw score.
+    /// </summary>
+    /// <param name="uid">The metric.</param>
+    /// <param name="limit">The most rows to return.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The rows, oldest first.</returns>
+    Task<IReadOnlyList<MetricDataRow>> GetNewestScoredRowsAsync(string uid, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes up to <paramref name="maxRows"/> of the metric's oldest rows whose timestamp is before
+    /// <paramref name="olderThan"/>, never touching its newest <paramref name="keepNewest"/> rows (counting only rows
+    /// with a raw anomaly score when <paramref name="scoredOnly"/>) nor any row after them. One transaction.
+    /// </summary>
+    /// <param name="uid">The metric.</param>
+    /// <param name="olderThan">Only rows with an older timestamp (UTC) go.</param>
+    /// <param name="keepNewest">How many of the newest (scored) rows always stay.</param>
+    /// <param name="scoredOnly">True to count only scored rows among the kept ones (so unscored rows after them stay too).</param>
+    /// <param name="maxRows">The most rows deleted by this call.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>How many rows were deleted.</returns>
+    Task<int> DeleteOldMetricDataAsync(string uid, DateTime olderThan, int keepNewest, bool scoredOnly, int maxRows, CancellationToken cancellationToken = default);
+}

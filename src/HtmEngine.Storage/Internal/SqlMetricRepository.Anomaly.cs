@@ -1,0 +1,148 @@
+using System.Globalization;
+
+namespace HtmEngine.Storage.Internal;
+
+/// <summary>The anomaly service's and the garbage collector's units of work (shared SQL of both backends).</summary>
+internal abstract partial class SqlMetricRepository
+{
+    /// <inheritdoc/>
+    public Task<bool> CommitAnomalyScoresAsync(string uid, ReadOnlyMemory<ScoreUpdate> updates, Func<MetricRow, string?> rewriteModelParams, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uid);
+        ArgumentNullException.ThrowIfNull(rewriteModelParams);
+        return WriteAsync(
+            (Repo: this, Uid: uid, Updates: updates, Rewrite: rewriteModelParams),
+            static async (c, tx, s, attempt, ct) =>
+            {
+                // The metric row first: the storer locks it before inserting, so both take locks in one order.
+                var metric = await s.Repo.TryGetMetricAsync(c, tx, s.Uid, lockRow: true, ct).ConfigureAwait(false)
+                    ?? throw NotFound("uid '" + s.Uid + "'");
+                var modelParams = s.Rewrite(metric);
+                if (modelParams is null)
+                {
+                    return false;
+                }
+
+                if (!s.Updates.IsEmpty)
+                {
+                    await s.Repo.UpdateScoresCoreAsync(c, tx, s.Uid, s.Updates, ct).ConfigureAwait(false);
+                }
+
+                using var cmd = Command(c, tx, "UPDATE metric SET model_params = @value WHERE uid = @uid");
+                Add(cmd, "@value", modelParams);
+                Add(cmd, "@uid", s.Uid);
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<long> CountScoredRowsAsync(string uid, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uid);
+        return ReadAsync(
+            uid,
+            static async (c, u, ct) =>
+            {
+                using var cmd = Command(c, null, "SELECT COUNT(*) FROM metric_data WHERE uid = @uid AND raw_anomaly_score IS NOT NULL");
+                Add(cmd, "@uid", u);
+                return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<MetricDataRow>> GetNewestScoredRowsAsync(string uid, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uid);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return ReadAsync(
+            (Repo: this, Uid: uid, Limit: limit),
+            static async (c, s, ct) =>
+            {
+                var rows = new List<MetricDataRow>(Math.Min(s.Limit, 16384));
+                if (s.Limit == 0)
+                {
+                    return (IReadOnlyList<MetricDataRow>)rows;
+                }
+
+                using var cmd = Command(c, null, "SELECT rowid, timestamp, metric_value, raw_anomaly_score FROM metric_data WHERE uid = @uid AND raw_anomaly_score IS NOT NULL ORDER BY rowid DESC LIMIT @limit");
+                Add(cmd, "@uid", s.Uid);
+                Add(cmd, "@limit", s.Limit);
+                var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        rows.Add(new MetricDataRow(
+                            s.Uid,
+                            Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture),
+                            s.Repo.ReadTimestamp(reader, 1),
+                            reader.GetDouble(2),
+                            reader.GetDouble(3),
+                            null,
+                            null,
+                            null));
+                    }
+                }
+
+                rows.Reverse();
+                return (IReadOnlyList<MetricDataRow>)rows;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<int> DeleteOldMetricDataAsync(string uid, DateTime olderThan, int keepNewest, bool scoredOnly, int maxRows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uid);
+        ArgumentOutOfRangeException.ThrowIfNegative(keepNewest);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
+        return WriteAsync(
+            (Repo: this, Uid: uid, OlderThan: TimestampValue(RoundToSecond(olderThan)), Keep: keepNewest, ScoredOnly: scoredOnly, Max: maxRows),
+            static async (c, tx, s, attempt, ct) =>
+            {
+                // The newest row that may go: the one just before the kept ones. Rowids grow with timestamps
+                // (the storer rejects older samples), so "rowid <= cutoff and old" is a prefix of the metric.
+                long cutoff;
+                using (var cmd = Command(c, tx, "SELECT rowid FROM metric_data WHERE uid = @uid" + (s.ScoredOnly ? " AND raw_anomaly_score IS NOT NULL" : string.Empty) + " ORDER BY rowid DESC LIMIT 1 OFFSET @keep"))
+                {
+                    Add(cmd, "@uid", s.Uid);
+                    Add(cmd, "@keep", s.Keep);
+                    var value = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+                    if (value is null || value is DBNull)
+                    {
+                        return 0;
+                    }
+
+                    cutoff = Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                }
+
+                long upper;
+                using (var cmd = Command(c, tx, "SELECT MAX(x.rowid) FROM (SELECT rowid FROM metric_data WHERE uid = @uid AND rowid <= @cutoff AND timestamp < @older ORDER BY rowid LIMIT @max) x"))
+                {
+                    Add(cmd, "@uid", s.Uid);
+                    Add(cmd, "@cutoff", cutoff);
+                    Add(cmd, "@older", s.OlderThan);
+                    Add(cmd, "@max", s.Max);
+                    var value = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+                    if (value is null || value is DBNull)
+                    {
+                        return 0;
+                    }
+
+                    upper = Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                }
+
+                using (var cmd = Command(c, tx, "DELETE FROM metric_data WHERE uid = @uid AND rowid <= @upper AND timestamp < @older"))
+                {
+                    Add(cmd, "@uid", s.Uid);
+                    Add(cmd, "@upper", upper);
+                    Add(cmd, "@older", s.OlderThan);
+                    return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+            },
+            cancellationToken);
+    }
+}

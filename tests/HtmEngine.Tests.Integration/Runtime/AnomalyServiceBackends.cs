@@ -1,0 +1,71 @@
+using HtmEngine.Bus;
+using HtmEngine.Storage;
+using HtmEngine.Tests.Integration.Bus;
+using HtmEngine.Tests.Integration.Services;
+using HtmEngine.Tests.Integration.Storage;
+
+namespace HtmEngine.Tests.Integration.Runtime;
+
+/// <summary>The anomaly service contract on the embedded default: a fresh SQLite file and the in-process bus per test.</summary>
+public sealed class EmbeddedAnomalyServiceTests : AnomalyServiceContract
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "htmengine-anomaly-" + Guid.NewGuid().ToString("N"));
+
+    protected override Task<IMetricRepository> OpenRepositoryAsync() =>
+        MetricRepository.OpenAsync(new StorageOptions(string.Empty, 0, string.Empty, string.Empty, string.Empty, Path.Combine(_directory, "engine.db")));
+
+    protected override Task<IMessageBus> CreateBusAsync() => Task.FromResult<IMessageBus>(new InProcessMessageBus());
+
+    protected override Task DropRepositoryAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact] public Task Batching_invariance() => Scores_equal_the_reference_whatever_the_batching();
+    [Fact] public Task Default_settings() => Default_settings_match_the_reference_past_the_skipped_day();
+    [Fact] public Task Gap() => Results_after_a_gap_wait_for_the_missing_ones();
+    [Fact] public Task Define_success() => Define_model_success_activates_the_metric_and_is_published();
+    [Fact] public Task Define_failure() => Define_model_failure_sets_error_with_the_message();
+    [Fact] public Task Delete_published() => Delete_model_result_is_published_even_for_a_deleted_metric();
+    [Fact] public Task Unknown_dropped() => Results_of_unknown_or_inactive_metrics_are_dropped_and_acknowledged();
+    [Fact] public Task Undecodable() => Undecodable_message_is_dead_lettered_and_the_service_goes_on();
+    [Fact] public Task Inference_failure() => Failed_inference_puts_the_metric_in_error();
+    [Fact] public Task Model_params_kept() => Likelihood_state_keeps_the_other_members_of_model_params();
+    [Fact] public Task Gc() => Gc_deletes_old_rows_but_never_the_likelihood_sample_nor_unscored_rows();
+}
+
+/// <summary>The anomaly service contract on MariaDB (a fresh database per test) and RabbitMQ from <c>tests/conf</c>.</summary>
+public sealed class ServersAnomalyServiceTests : AnomalyServiceContract
+{
+    private readonly StorageOptions _storage = Storage.TestServers.FreshMySqlDatabase("anomaly");
+
+    protected override Task<IMetricRepository> OpenRepositoryAsync() => MetricRepository.OpenAsync(_storage);
+
+    protected override async Task<IMessageBus> CreateBusAsync() => await RabbitMqMessageBus.ConnectAsync(RabbitMqBusContractTests.Options);
+
+    protected override Task DropRepositoryAsync() => MySqlRepositoryFixture.DropDatabaseAsync(_storage);
+
+    public override async Task InitializeAsync()
+    {
+        if (Services.TestServers.SkipReason is not null)
+        {
+            return; // every test is skipped; do not touch the servers
+        }
+
+        await base.InitializeAsync();
+    }
+
+    [RequiresServersFact] public Task Batching_invariance() => Scores_equal_the_reference_whatever_the_batching();
+    [RequiresServersFact] public Task Default_settings() => Default_settings_match_the_reference_past_the_skipped_day();
+    [RequiresServersFact] public Task Gap() => Results_after_a_gap_wait_for_the_missing_ones();
+    [RequiresServersFact] public Task Define_success() => Define_model_success_activates_the_metric_and_is_published();
+    [RequiresServersFact] public Task Define_failure() => Define_model_failure_sets_error_with_the_message();
+    [RequiresServersFact] public Task Delete_published() => Delete_model_result_is_published_even_for_a_deleted_metric();
+    [RequiresServersFact] public Task Unknown_dropped() => Results_of_unknown_or_inactive_metrics_are_dropped_and_acknowledged();
+    [RequiresServersFact] public Task Undecodable() => Undecodable_message_is_dead_lettered_and_the_service_goes_on();
+    [RequiresServersFact] public Task Inference_failure() => Failed_inference_puts_the_metric_in_error();
+    [RequiresServersFact] public Task Model_params_kept() => Likelihood_state_keeps_the_other_members_of_model_params();
+    [RequiresServersFact] public Task Gc() => Gc_deletes_old_rows_but_never_the_likelihood_sample_nor_unscored_rows();
+}
