@@ -12,6 +12,7 @@ public static class Program
         new BusScenario(),
         new StorerScenario(),
         new SwapScenario(),
+        new EndToEndScenario(),
     ];
 
     /// <summary>Entry point.</summary>

@@ -1,8 +1,11 @@
 using HtmEngine.Bus;
 using HtmEngine.Core.Anomaly;
+using HtmEngine.Runtime.Adapter;
 using HtmEngine.Runtime.Anomaly;
 using HtmEngine.Runtime.Gc;
 using HtmEngine.Runtime.Hosting;
+using HtmEngine.Runtime.Models;
+using HtmEngine.Runtime.Storer;
 using HtmEngine.Server.Configuration;
 using HtmEngine.Storage;
 
@@ -25,7 +28,53 @@ public static class EngineComposition
             engine.MetricListener.QueueName,
             engine.ModelSwapper.ResultsQueue,
             engine.MetricStreamer.ResultsExchangeName,
-            engine.ModelSwapper.ModelInputQueuePrefix);
+            engine.ModelSwapper.ModelInputQueuePrefix,
+            Shards(engine));
+    }
+
+    /// <summary><c>[model_runner] shards</c> resolved (0 = one per processor), as every service must agree on it.</summary>
+    /// <param name="engine">The bound configuration.</param>
+    /// <returns>The shard count.</returns>
+    public static int Shards(EngineOptions engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        return engine.ModelSwapper.Shards == 0 ? Environment.ProcessorCount : engine.ModelSwapper.Shards;
+    }
+
+    /// <summary>The model runners' options.</summary>
+    /// <param name="engine">The bound configuration.</param>
+    /// <returns>The options.</returns>
+    public static ModelRunnerOptions Models(EngineOptions engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        var m = engine.ModelSwapper;
+        return new ModelRunnerOptions(m.ModelInputQueuePrefix, m.ResultsQueue, Shards(engine), m.MemoryBudgetMb * 1024L * 1024L, engine.CheckpointRoot)
+        {
+            ChunkSize = engine.MetricStreamer.ChunkSize,
+        };
+    }
+
+    /// <summary>The storer's options.</summary>
+    /// <param name="engine">The bound configuration.</param>
+    /// <returns>The options.</returns>
+    public static MetricStorerOptions Storer(EngineOptions engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        return new MetricStorerOptions(engine.MetricListener.QueueName, engine.ModelSwapper.ModelInputQueuePrefix, Shards(engine))
+        {
+            ChunkSize = engine.MetricStreamer.ChunkSize,
+        };
+    }
+
+    /// <summary>A datasource adapter on the runtime's repository and bus, with the engine's shard count.</summary>
+    /// <param name="engine">The bound configuration.</param>
+    /// <param name="runtime">The opened runtime.</param>
+    /// <returns>The adapter.</returns>
+    public static DatasourceAdapter Adapter(EngineOptions engine, EngineRuntime runtime)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(runtime);
+        return new DatasourceAdapter(runtime.Repository, runtime.Bus, new DatasourceAdapterOptions(engine.ModelSwapper.ModelInputQueuePrefix, Shards(engine)), runtime.LoggerFactory);
     }
 
     /// <summary><c>[anomaly_likelihood]</c> as the likelihood helper's settings.</summary>

@@ -1,6 +1,9 @@
 using HtmEngine.Runtime.Anomaly;
 using HtmEngine.Runtime.Gc;
 using HtmEngine.Runtime.Hosting;
+using HtmEngine.Runtime.Listener;
+using HtmEngine.Runtime.Models;
+using HtmEngine.Runtime.Storer;
 using HtmEngine.Server.Configuration;
 
 namespace HtmEngine.Server.Hosting;
@@ -21,9 +24,12 @@ public static class ServiceCatalog
     [
         new("anomaly", "anomaly service: likelihood, anomaly_score, results exchange", 7,
             static (engine, runtime) => new AnomalyService(runtime.Repository, runtime.Bus, EngineComposition.Anomaly(engine), runtime.LoggerFactory)),
-        new("models", "model scheduler and shard runners", 7, null),
-        new("storer", "metric storer: queue to metric_data", 7, null),
-        new("listener", "Graphite plaintext listener", 5, null),
+        new("models", "model scheduler and shard runners", 7,
+            static (engine, runtime) => new ModelRunnerService(runtime.Repository, runtime.Bus, EngineComposition.Models(engine), runtime.LoggerFactory)),
+        new("storer", "metric storer: queue to metric_data", 7,
+            static (engine, runtime) => new MetricStorerService(runtime.Repository, runtime.Bus, EngineComposition.Storer(engine), runtime.LoggerFactory)),
+        new("listener", "Graphite plaintext listener", 5,
+            static (engine, runtime) => new ListenerService(engine.ToGraphiteListenerOptions(), runtime.Bus, engine.MetricListener.QueueName, runtime.LoggerFactory)),
         new("gc", "metric garbage collector: deletes old metric_data rows (off by default)", 7,
             static (engine, runtime) => new MetricGarbageCollectorService(runtime.Repository, EngineComposition.GarbageCollector(engine), runtime.LoggerFactory),
             DefaultOn: false),

@@ -1,7 +1,5 @@
 using HtmEngine.Bus;
 using HtmEngine.Storage;
-using HtmEngine.Tests.Integration.Bus;
-using HtmEngine.Tests.Integration.Services;
 using HtmEngine.Tests.Integration.Storage;
 
 namespace HtmEngine.Tests.Integration.Runtime;
@@ -39,17 +37,17 @@ public sealed class EmbeddedAnomalyServiceTests : AnomalyServiceContract
 /// <summary>The anomaly service contract on MariaDB (a fresh database per test) and RabbitMQ from <c>tests/conf</c>.</summary>
 public sealed class ServersAnomalyServiceTests : AnomalyServiceContract
 {
-    private readonly StorageOptions _storage = Storage.TestServers.FreshMySqlDatabase("anomaly");
+    private readonly StorageOptions _storage = TestServers.FreshMySqlDatabase("anomaly");
 
     protected override Task<IMetricRepository> OpenRepositoryAsync() => MetricRepository.OpenAsync(_storage);
 
-    protected override async Task<IMessageBus> CreateBusAsync() => await RabbitMqMessageBus.ConnectAsync(RabbitMqBusContractTests.Options);
+    protected override async Task<IMessageBus> CreateBusAsync() => await RabbitMqMessageBus.ConnectAsync(TestServers.RabbitMqOptions());
 
     protected override Task DropRepositoryAsync() => MySqlRepositoryFixture.DropDatabaseAsync(_storage);
 
     public override async Task InitializeAsync()
     {
-        if (Services.TestServers.SkipReason is not null)
+        if (TestServers.SkipReason(TestServer.All) is not null)
         {
             return; // every test is skipped; do not touch the servers
         }
@@ -57,15 +55,15 @@ public sealed class ServersAnomalyServiceTests : AnomalyServiceContract
         await base.InitializeAsync();
     }
 
-    [RequiresServersFact] public Task Batching_invariance() => Scores_equal_the_reference_whatever_the_batching();
-    [RequiresServersFact] public Task Default_settings() => Default_settings_match_the_reference_past_the_skipped_day();
-    [RequiresServersFact] public Task Gap() => Results_after_a_gap_wait_for_the_missing_ones();
-    [RequiresServersFact] public Task Define_success() => Define_model_success_activates_the_metric_and_is_published();
-    [RequiresServersFact] public Task Define_failure() => Define_model_failure_sets_error_with_the_message();
-    [RequiresServersFact] public Task Delete_published() => Delete_model_result_is_published_even_for_a_deleted_metric();
-    [RequiresServersFact] public Task Unknown_dropped() => Results_of_unknown_or_inactive_metrics_are_dropped_and_acknowledged();
-    [RequiresServersFact] public Task Undecodable() => Undecodable_message_is_dead_lettered_and_the_service_goes_on();
-    [RequiresServersFact] public Task Inference_failure() => Failed_inference_puts_the_metric_in_error();
-    [RequiresServersFact] public Task Model_params_kept() => Likelihood_state_keeps_the_other_members_of_model_params();
-    [RequiresServersFact] public Task Gc() => Gc_deletes_old_rows_but_never_the_likelihood_sample_nor_unscored_rows();
+    [ServerFact(TestServer.All)] public Task Batching_invariance() => Scores_equal_the_reference_whatever_the_batching();
+    [ServerFact(TestServer.All)] public Task Default_settings() => Default_settings_match_the_reference_past_the_skipped_day();
+    [ServerFact(TestServer.All)] public Task Gap() => Results_after_a_gap_wait_for_the_missing_ones();
+    [ServerFact(TestServer.All)] public Task Define_success() => Define_model_success_activates_the_metric_and_is_published();
+    [ServerFact(TestServer.All)] public Task Define_failure() => Define_model_failure_sets_error_with_the_message();
+    [ServerFact(TestServer.All)] public Task Delete_published() => Delete_model_result_is_published_even_for_a_deleted_metric();
+    [ServerFact(TestServer.All)] public Task Unknown_dropped() => Results_of_unknown_or_inactive_metrics_are_dropped_and_acknowledged();
+    [ServerFact(TestServer.All)] public Task Undecodable() => Undecodable_message_is_dead_lettered_and_the_service_goes_on();
+    [ServerFact(TestServer.All)] public Task Inference_failure() => Failed_inference_puts_the_metric_in_error();
+    [ServerFact(TestServer.All)] public Task Model_params_kept() => Likelihood_state_keeps_the_other_members_of_model_params();
+    [ServerFact(TestServer.All)] public Task Gc() => Gc_deletes_old_rows_but_never_the_likelihood_sample_nor_unscored_rows();
 }

@@ -1,7 +1,6 @@
 using HtmEngine.Bus;
 using HtmEngine.Storage;
 using HtmEngine.Tests.Integration.Bus;
-using HtmEngine.Tests.Integration.Services;
 using HtmEngine.Tests.Unit.Runtime.Contract;
 
 namespace HtmEngine.Tests.Integration.Runtime;
@@ -14,7 +13,7 @@ public sealed class ServersStorerAdapterTests : StorerAdapterContract
 {
     protected override async Task<(IMetricRepository Repository, IMessageBus Bus)> OpenAsync()
     {
-        var storage = Storage.TestServers.MySqlOptions();
+        var storage = TestServers.MySqlOptions();
         var repository = await MetricRepository.OpenAsync(storage);
         return (repository, await RabbitMqMessageBus.ConnectAsync(RabbitMqBusContractTests.Options));
     }
@@ -25,24 +24,24 @@ public sealed class ServersStorerAdapterTests : StorerAdapterContract
         await repository.DisposeAsync();
     }
 
-    [RequiresServersFact] public Task Unknown_metric_created() => Unknown_metric_is_created_unmonitored_and_its_samples_stored_with_rowids_from_1();
-    [RequiresServersFact] public Task Both_formats() => Both_message_formats_are_stored_and_grouped_by_metric();
-    [RequiresServersFact] public Task Rejections() => Duplicates_out_of_order_and_bad_lines_are_rejected_and_counted_without_losing_good_lines();
-    [RequiresServersFact] public Task Poison() => Poison_messages_are_dead_lettered_and_do_not_block_the_queue();
-    [RequiresServersFact] public Task Forwarding() => Rows_of_active_and_create_pending_metrics_go_to_their_shard_in_chunks_with_rowids();
-    [RequiresServersFact] public Task Error_metric_data() => Data_of_an_error_metric_is_stored_but_not_forwarded();
-    [RequiresServersFact] public Task Pending_data_activation() => Pending_data_metric_is_activated_at_288_rows_with_the_padded_data_range();
-    [RequiresServersFact] public Task Failing_repository() => A_failing_repository_delays_the_ack_and_loses_nothing();
-    [RequiresServersFact] public Task Refused_metric_isolated() => A_metric_the_database_refuses_costs_only_its_own_samples();
-    [RequiresServersFact] public Task Stop_hands_back() => A_message_not_committed_when_the_storer_stops_goes_back_to_the_queue();
-    [RequiresServersFact] public Task Deleted_metric_recreated() => A_metric_deleted_behind_the_cache_is_created_again();
-    [RequiresServersFact] public Task Create_metric() => CreateMetric_creates_once_then_reports_the_existing_uid();
-    [RequiresServersFact] public Task Monitor_min_max() => MonitorMetric_with_min_max_defines_the_model_create_pending();
-    [RequiresServersFact] public Task Monitor_by_uid_inferred() => MonitorMetric_by_uid_rewrites_the_spec_to_the_name_and_infers_min_max_from_288_rows();
-    [RequiresServersFact] public Task Monitor_pending_data() => MonitorMetric_without_min_max_or_enough_data_waits_in_pending_data();
-    [RequiresServersFact] public Task Adapter_errors() => Adapter_errors_name_what_is_wrong();
-    [RequiresServersFact] public Task Unmonitor() => Unmonitor_clears_the_model_and_scores_and_sends_deleteModel_and_error_recovers_through_it();
-    [RequiresServersFact] public Task Delete_by_name() => DeleteMetricByName_removes_the_metric_its_rows_and_its_model();
-    [RequiresServersFact] public Task Export_import() => Export_and_import_round_trip_the_spec_and_the_last_14_days();
-    [RequiresServersFact] public Task Complete_model_params() => CompleteModelParams_take_the_value_encoder_range();
+    [ServerFact(TestServer.All)] public Task Unknown_metric_created() => Unknown_metric_is_created_unmonitored_and_its_samples_stored_with_rowids_from_1();
+    [ServerFact(TestServer.All)] public Task Both_formats() => Both_message_formats_are_stored_and_grouped_by_metric();
+    [ServerFact(TestServer.All)] public Task Rejections() => Duplicates_out_of_order_and_bad_lines_are_rejected_and_counted_without_losing_good_lines();
+    [ServerFact(TestServer.All)] public Task Poison() => Poison_messages_are_dead_lettered_and_do_not_block_the_queue();
+    [ServerFact(TestServer.All)] public Task Forwarding() => Rows_of_active_and_create_pending_metrics_go_to_their_shard_in_chunks_with_rowids();
+    [ServerFact(TestServer.All)] public Task Error_metric_data() => Data_of_an_error_metric_is_stored_but_not_forwarded();
+    [ServerFact(TestServer.All)] public Task Pending_data_activation() => Pending_data_metric_is_activated_at_288_rows_with_the_padded_data_range();
+    [ServerFact(TestServer.All)] public Task Failing_repository() => A_failing_repository_delays_the_ack_and_loses_nothing();
+    [ServerFact(TestServer.All)] public Task Refused_metric_isolated() => A_metric_the_database_refuses_costs_only_its_own_samples();
+    [ServerFact(TestServer.All)] public Task Stop_hands_back() => A_message_not_committed_when_the_storer_stops_goes_back_to_the_queue();
+    [ServerFact(TestServer.All)] public Task Deleted_metric_recreated() => A_metric_deleted_behind_the_cache_is_created_again();
+    [ServerFact(TestServer.All)] public Task Create_metric() => CreateMetric_creates_once_then_reports_the_existing_uid();
+    [ServerFact(TestServer.All)] public Task Monitor_min_max() => MonitorMetric_with_min_max_defines_the_model_create_pending();
+    [ServerFact(TestServer.All)] public Task Monitor_by_uid_inferred() => MonitorMetric_by_uid_rewrites_the_spec_to_the_name_and_infers_min_max_from_288_rows();
+    [ServerFact(TestServer.All)] public Task Monitor_pending_data() => MonitorMetric_without_min_max_or_enough_data_waits_in_pending_data();
+    [ServerFact(TestServer.All)] public Task Adapter_errors() => Adapter_errors_name_what_is_wrong();
+    [ServerFact(TestServer.All)] public Task Unmonitor() => Unmonitor_clears_the_model_and_scores_and_sends_deleteModel_and_error_recovers_through_it();
+    [ServerFact(TestServer.All)] public Task Delete_by_name() => DeleteMetricByName_removes_the_metric_its_rows_and_its_model();
+    [ServerFact(TestServer.All)] public Task Export_import() => Export_and_import_round_trip_the_spec_and_the_last_14_days();
+    [ServerFact(TestServer.All)] public Task Complete_model_params() => CompleteModelParams_take_the_value_encoder_range();
 }

@@ -5,7 +5,6 @@ using HtmEngine.Runtime.Contracts;
 using HtmEngine.Runtime.Models;
 using HtmEngine.Storage;
 using HtmEngine.Tests.Integration.Bus;
-using HtmEngine.Tests.Integration.Services;
 using HtmEngine.Tests.Integration.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -21,10 +20,10 @@ public sealed class ModelRunnerServerTests
     private const int Rows = 360;
     private static readonly ModelDefinition s_definition = new("nab", 0, 100);
 
-    [RequiresServersFact]
+    [ServerFact(TestServer.All)]
     public async Task Scores_survive_swapping_a_crash_a_restart_duplicates_and_a_gap_bit_for_bit()
     {
-        StorageOptions storage = Storage.TestServers.FreshMySqlDatabase("models");
+        StorageOptions storage = TestServers.FreshMySqlDatabase("models");
         string id = Guid.NewGuid().ToString("N")[..12];
         string checkpoints = Path.Combine(Path.GetTempPath(), "htmengine-models-it-" + id);
         var options = new ModelRunnerOptions($"it.{id}.input.", $"it.{id}.results", 2, 1, checkpoints) { CheckpointEveryRows = 50 };

@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using HtmEngine.Bus;
+using HtmEngine.Core.Anomaly;
+using HtmEngine.Runtime.Contracts;
+using HtmEngine.Runtime.Hosting;
+using HtmEngine.Runtime.Listener;
+using HtmEngine.Runtime.Models;
+using HtmEngine.Server.Configuration;
+using HtmEngine.Server.Hosting;
+using HtmEngine.Storage;
+
+namespace HtmEngine.LoadTest.Scenarios;
+
+/// <summary>
+/// The whole engine in this process, composed as <c>htmengine serve</c> composes it (listener, storer, model runners,
+/// anomaly service): <c>--metrics</c> monitored metrics each stream <c>--rows</c> samples of history over Graphite TCP;
+/// the clock stops when every row's result has reached the results exchange. Then every stored score is compared
+/// with the model and the likelihood run directly on the same series (what <c>htmengine detect --likelihood engine</c>
+/// computes). Headline: <c>samples_per_s=&lt;n&gt; mismatches=&lt;m&gt;</c>.
+/// </summary>
+public sealed class EndToEndScenario : IScenario
+{
+    /// <inheritdoc />
+    public string Name => "e2e";
+
+    /// <inheritdoc />
+    public string Description => "Graphite TCP to scores stored and published, whole engine: samples/s and mismatches";
+
+    /// <inheritdoc />
+    public string Usage => "e2e [--backend embedded|servers] [--metrics 20] [--rows 400] [--shards 0] [--connections 4] [--skip-check]";
+
+    /// <inheritdoc />
+    public async Task<int> RunAsync(ScenarioArguments args, TextWriter output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(output);
+        string backend = args.GetString("backend", "embedded");
+        int metrics = args.GetInt("metrics", 20, 1, 100_000);
+        int rows = args.GetInt("rows", 400, 1, 1_000_000);
+        int shards = args.GetInt("shards", 0, 0, 4096);
+        int connections = args.GetInt("connections", 4, 1, 256);
+        bool skipCheck = args.GetFlag("skip-check");
+        args.ThrowIfUnknown();
+        if (backend is not ("embedded" or "servers"))
+        {
+            throw new ArgumentException($"--backend must be embedded or servers, got '{backend}'");
+        }
+
+        string id = Guid.NewGuid().ToString("N")[..10];
+        string scratch = Path.Combine(Path.GetTempPath(), "htmengine-loadtest-e2e-" + id);
+        var engine = Configure(backend, id, scratch, shards);
+        output.WriteLine($"e2e: {metrics} metrics x {rows} rows over {connections} connection(s), backend {backend}, {EngineComposition.Shards(engine)} shard(s)");
+        var runtime = await EngineRuntime.OpenAsync(EngineComposition.Runtime(engine), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var started = new List<IEngineService>();
+        string subscriberQueue = engine.MetricStreamer.ResultsExchangeName + ".loadtest";
+        IBusSubscription? subscriber = null;
+        try
+        {
+            // Count the distinct rows published per metric; the run ends when all of them are out.
+            var seen = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
+            long published = 0;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            long total = (long)metrics * rows;
+            await runtime.Bus.DeclareQueueAsync(subscriberQueue, cancellationToken).ConfigureAwait(false);
+            await runtime.Bus.BindQueueAsync(subscriberQueue, engine.MetricStreamer.ResultsExchangeName, cancellationToken).ConfigureAwait(false);
+            subscriber = await runtime.Bus.ConsumeAsync(
+                subscriberQueue,
+                (m, ct) =>
+                {
+                    if (!m.Headers.ContainsKey(ResultsMessages.DataTypeHeader))
+                    {
+                        using var json = JsonDocument.Parse(ResultsMessages.Inflate(m.Body));
+                        string uid = json.RootElement.GetProperty("metric").GetProperty("uid").GetString()!;
+                        lock (seen)
+                        {
+                            if (!seen.TryGetValue(uid, out var set))
+                            {
+                                seen[uid] = set = [];
+                            }
+
+                            foreach (var r in json.RootElement.GetProperty("results").EnumerateArray())
+                            {
+                                if (set.Add(r.GetProperty("rowid").GetInt64()) && ++published == total)
+                                {
+                                    done.TrySetResult();
+                                }
+                            }
+                        }
+                    }
+
+                    return ValueTask.FromResult(ConsumeOutcome.Ack);
+                },
+                new ConsumerOptions(Prefetch: 256),
+                cancellationToken).ConfigureAwait(false);
+
+            foreach (var entry in ServiceCatalog.Defaults)
+            {
+                var service = entry.Create!(engine, runtime);
+                await service.StartAsync(cancellationToken).ConfigureAwait(false);
+                started.Add(service);
+            }
+
+            var adapter = EngineComposition.Adapter(engine, runtime);
+            var names = new string[metrics];
+            var uids = new string[metrics];
+            for (int m = 0; m < metrics; m++)
+            {
+                names[m] = $"loadtest.e2e.{id}.m{m}";
+                uids[m] = await adapter.MonitorMetricAsync($"{{\"datasource\":\"custom\",\"metricSpec\":{{\"metric\":\"{names[m]}\"}},\"modelParams\":{{\"min\":0,\"max\":100}}}}", cancellationToken).ConfigureAwait(false);
+            }
+
+            var start = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+            var listener = started.OfType<ListenerService>().Single();
+            var clock = Stopwatch.StartNew();
+            var senders = new Task[connections];
+            for (int c = 0; c < connections; c++)
+            {
+                int connection = c;
+                senders[c] = Task.Run(() => SendAsync(listener.LocalEndPoint!.Port, names, connection, connections, rows, start, cancellationToken), cancellationToken);
+            }
+
+            await Task.WhenAll(senders).ConfigureAwait(false);
+            output.WriteLine($"e2e: sent {total} lines in {clock.Elapsed.TotalSeconds:F1} s; waiting for the results");
+            while (!done.Task.IsCompleted)
+            {
+                await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken)).ConfigureAwait(false);
+                long count;
+                lock (seen)
+                {
+                    count = published;
+                }
+
+                output.WriteLine($"e2e: {count}/{total} rows published after {clock.Elapsed.TotalSeconds:F0} s");
+            }
+
+            double seconds = clock.Elapsed.TotalSeconds;
+            double rate = total / seconds;
+            output.WriteLine($"e2e: {total} samples from TCP to scores stored and published in {seconds:F1} s");
+            long mismatches = skipCheck ? 0 : await CountMismatchesAsync(engine, runtime.Repository, uids, rows, start, output, cancellationToken).ConfigureAwait(false);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"samples_per_s={rate:F0} mismatches={mismatches}"));
+            return mismatches == 0 ? 0 : 1;
+        }
+        finally
+        {
+            for (int i = started.Count - 1; i >= 0; i--)
+            {
+                await started[i].StopAsync(CancellationToken.None).ConfigureAwait(false);
+                if (started[i] is IAsyncDisposable disposable)
+                {
+                    await disposable.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            if (subscriber is not null)
+            {
+                await subscriber.DisposeAsync().ConfigureAwait(false);
+            }
+
+            var o = runtime.Options;
+            await runtime.Bus.DeleteQueueAsync(subscriberQueue, CancellationToken.None).ConfigureAwait(false);
+            await runtime.Bus.DeleteQueueAsync(o.MetricDataQueue, CancellationToken.None).ConfigureAwait(false);
+            await runtime.Bus.DeleteQueueAsync(o.ResultsQueue, CancellationToken.None).ConfigureAwait(false);
+            for (int shard = 0; shard < o.Shards; shard++)
+            {
+                await runtime.Bus.DeleteQueueAsync(ModelShards.InputQueue(o.ModelInputQueuePrefix, shard), CancellationToken.None).ConfigureAwait(false);
+            }
+
+            await runtime.Bus.DeleteExchangeAsync(o.ResultsExchange, CancellationToken.None).ConfigureAwait(false);
+            await runtime.DisposeAsync().ConfigureAwait(false);
+            if (Directory.Exists(scratch))
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                Directory.Delete(scratch, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>The metric's value at row <paramref name="i"/>: a daily wave per metric with deterministic noise.</summary>
+    private static double Value(int metric, int i)
+    {
+        uint h = (uint)((metric * 7919) + (i * 104729));
+        h ^= h >> 13;
+        h *= 0x5bd1e995;
+        h ^= h >> 15;
+        double noise = (h % 1000) / 1000.0;
+        return Math.Round(50 + (30 * Math.Sin(((i + (metric * 17)) * 2 * Math.PI) / 288)) + (5 * noise), 2);
+    }
+
+    private static async Task SendAsync(int port, string[] names, int connection, int connections, int rows, DateTime start, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken).ConfigureAwait(false);
+        var stream = client.GetStream();
+        var text = new StringBuilder(1 << 16);
+        for (int i = 0; i < rows; i++)
+        {
+            long epoch = (long)(start.AddMinutes(5 * i) - DateTime.UnixEpoch).TotalSeconds;
+            for (int m = connection; m < names.Length; m += connections)
+            {
+                text.Append(names[m]).Append(' ').Append(Value(m, i).ToString("R", CultureInfo.InvariantCulture)).Append(' ').Append(epoch).Append('\n');
+            }
+
+            if (text.Length > 60_000 || i == rows - 1)
+            {
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()), cancellationToken).ConfigureAwait(false);
+                text.Clear();
+            }
+        }
+    }
+
+    private static async Task<long> CountMismatchesAsync(EngineOptions engine, IMetricRepository repository, string[] uids, int rows, DateTime start, TextWriter output, CancellationToken cancellationToken)
+    {
+        var settings = EngineComposition.Likelihood(engine);
+        long mismatches = 0;
+        var clock = Stopwatch.StartNew();
+        for (int m = 0; m < uids.Length; m++)
+        {
+            var metric = await repository.GetMetricAsync(uids[m], cancellationToken).ConfigureAwait(false);
+            var model = ModelFactory.Build(ModelFactory.DefinitionFromModelParams(metric.ModelParams)!);
+            var helper = new EngineAnomalyLikelihood(settings);
+            var history = new History();
+            EngineLikelihoodState? state = null;
+            var row = new ScoredRow[1];
+            var score = new double[1];
+            var stored = await repository.GetMetricDataAsync(new MetricDataQuery { Uid = uids[m] }, cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < rows; i++)
+            {
+                var ts = start.AddMinutes(5 * i);
+                double value = Value(m, i);
+                double raw = model.Step(ts, value);
+                row[0] = new ScoredRow(i + 1, ts, value, raw);
+                state = helper.UpdateModelAnomalyScores(state, row, score, history);
+                history.Rows.Add(row[0]);
+                if (i >= stored.Count
+                    || stored[i].RawAnomalyScore is not { } r || BitConverter.DoubleToInt64Bits(r) != BitConverter.DoubleToInt64Bits(raw)
+                    || stored[i].AnomalyScore is not { } a || BitConverter.DoubleToInt64Bits(a) != BitConverter.DoubleToInt64Bits(score[0]))
+                {
+                    mismatches++;
+                }
+            }
+        }
+
+        output.WriteLine($"e2e: checked {uids.Length * (long)rows} scores against the model and likelihood run directly in {clock.Elapsed.TotalSeconds:F1} s");
+        return mismatches;
+    }
+
+    private static EngineOptions Configure(string backend, string id, string scratch, int shards)
+    {
+        string root = RepositoryRoot();
+        var b = ConfigLoader.Load(Path.Combine(root, backend == "embedded" ? "conf" : Path.Combine("tests", "conf")));
+        string p = "htmengine_loadtest_" + id;
+        return b with
+        {
+            Repository = backend == "embedded" ? b.Repository with { SqlitePath = Path.Combine(scratch, "engine.db") } : b.Repository,
+            MetricListener = b.MetricListener with { PlaintextPort = 0, QueueName = p + ".metric.custom.data" },
+            MetricStreamer = b.MetricStreamer with { ResultsExchangeName = p + ".model.results" },
+            ModelSwapper = b.ModelSwapper with { ResultsQueue = p + ".mswapper.results", ModelInputQueuePrefix = p + ".mswapper.model.input.", Shards = shards },
+            CheckpointRoot = Path.Combine(scratch, "checkpoints"),
+        };
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "HtmEngine.Fast.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("repository root (HtmEngine.Fast.sln) not found above " + AppContext.BaseDirectory);
+    }
+
+    private sealed class History : IScoredRowHistory
+    {
+        public List<ScoredRow> Rows { get; } = [];
+
+        public long CountScoredRows() => Rows.Count;
+
+        public void ReadNewestScoredRows(int limit, List<ScoredRow> destination)
+        {
+            for (int i = Math.Max(0, Rows.Count - limit); i < Rows.Count; i++)
+            {
+                destination.Add(Rows[i]);
+            }
+        }
+    }
+}
