@@ -23,7 +23,7 @@ namespace HtmEngine.Tests.Integration.Runtime;
 /// exchange, in rowid order, bit-identical to running the model and the likelihood helper directly on the same series
 /// with the same model definition (what <c>htmengine detect --likelihood engine</c> does).
 /// </summary>
-public abstract class EndToEndContract : IAsyncLifetime
+public abstract partial class EndToEndContract : IAsyncLifetime
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(300);
     private readonly string _id = Guid.NewGuid().ToString("N")[..10];
@@ -168,56 +168,66 @@ public abstract class EndToEndContract : IAsyncLifetime
             }
         }
 
-        var settings = new EngineLikelihoodSettings(Engine.AnomalyLikelihood.MinSampleSize, Engine.AnomalyLikelihood.RefreshRate, Engine.AnomalyLikelihood.SampleSize);
         for (int m = 0; m < names.Length; m++)
         {
-            string uid = uids[m];
-            var metric = await WaitForAsync(
-                () => runtime.Repository.GetMetricAsync(uid),
-                r => LikelihoodEnvelope.Read(r.ModelParams).Rowid >= N,
-                $"metric {names[m]} scored up to row {N}");
-            Assert.Equal(MetricStatus.Active, metric.Status);
-
-            // The reference: the model built from the same definition, stepped directly; the helper fed one row at a time.
-            var definition = ModelFactory.DefinitionFromModelParams(metric.ModelParams);
-            Assert.NotNull(definition);
-            var model = ModelFactory.Build(definition!);
-            var raw = new double[N];
-            for (int i = 0; i < N; i++)
-            {
-                raw[i] = model.Step(timestamps[i], values[m][i]);
-            }
-
-            var expected = Reference(settings, timestamps, values[m], raw);
-            Assert.Contains(expected, s => s != 0 && s != 0.5);
-
-            var rows = await runtime.Repository.GetMetricDataAsync(new MetricDataQuery { Uid = uid });
-            Assert.Equal(N, rows.Count);
-            for (int i = 0; i < N; i++)
-            {
-                Assert.Equal(i + 1, rows[i].Rowid);
-                Assert.Equal(values[m][i], rows[i].MetricValue);
-                Assert.True(BitConverter.DoubleToInt64Bits(raw[i]) == BitConverter.DoubleToInt64Bits(rows[i].RawAnomalyScore!.Value), $"{names[m]} row {i + 1}: raw {rows[i].RawAnomalyScore:R}, expected {raw[i]:R}");
-                Assert.True(BitConverter.DoubleToInt64Bits(expected[i]) == BitConverter.DoubleToInt64Bits(rows[i].AnomalyScore!.Value), $"{names[m]} row {i + 1}: anomaly {rows[i].AnomalyScore:R}, expected {expected[i]:R}");
-            }
-
-            // On the exchange: every row, first copies in rowid order, with the same scores.
-            var published = await WaitForAsync(() => Task.FromResult(Published(uid)), p => DistinctRows(p) >= N, $"{N} published rows of {names[m]}");
-            long next = 1;
-            foreach (var (rowid, rawScore, anomaly) in published)
-            {
-                int i = (int)rowid - 1;
-                Assert.Equal(BitConverter.DoubleToInt64Bits(raw[i]), BitConverter.DoubleToInt64Bits(rawScore));
-                Assert.Equal(BitConverter.DoubleToInt64Bits(expected[i]), BitConverter.DoubleToInt64Bits(anomaly));
-                Assert.True(rowid <= next, $"{names[m]}: row {rowid} published before row {next}");
-                if (rowid == next)
-                {
-                    next++;
-                }
-            }
-
-            Assert.Contains(CommandResults(uid), c => c.Method == "defineModel" && c.Status == 0);
+            await AssertScoredLikeTheReferenceAsync(names[m], uids[m], timestamps, values[m]);
         }
+    }
+
+    /// <summary>
+    /// Waits until the metric is scored up to the last row, then checks <c>metric_data</c> and the exchange against the
+    /// model built from the stored definition and the likelihood helper run directly on the same series.
+    /// </summary>
+    private async Task AssertScoredLikeTheReferenceAsync(string name, string uid, DateTime[] timestamps, double[] values)
+    {
+        int count = timestamps.Length;
+        var runtime = _runtime!;
+        var settings = new EngineLikelihoodSettings(Engine.AnomalyLikelihood.MinSampleSize, Engine.AnomalyLikelihood.RefreshRate, Engine.AnomalyLikelihood.SampleSize);
+        var metric = await WaitForAsync(
+            () => runtime.Repository.GetMetricAsync(uid),
+            r => LikelihoodEnvelope.Read(r.ModelParams).Rowid >= count,
+            $"metric {name} scored up to row {count}");
+        Assert.Equal(MetricStatus.Active, metric.Status);
+
+        // The reference: the model built from the same definition, stepped directly; the helper fed one row at a time.
+        var definition = ModelFactory.DefinitionFromModelParams(metric.ModelParams);
+        Assert.NotNull(definition);
+        var model = ModelFactory.Build(definition!);
+        var raw = new double[count];
+        for (int i = 0; i < count; i++)
+        {
+            raw[i] = model.Step(timestamps[i], values[i]);
+        }
+
+        var expected = Reference(settings, timestamps, values, raw);
+        Assert.Contains(expected, s => s != 0 && s != 0.5);
+
+        var rows = await runtime.Repository.GetMetricDataAsync(new MetricDataQuery { Uid = uid });
+        Assert.Equal(count, rows.Count);
+        for (int i = 0; i < count; i++)
+        {
+            Assert.Equal(i + 1, rows[i].Rowid);
+            Assert.Equal(values[i], rows[i].MetricValue);
+            Assert.True(BitConverter.DoubleToInt64Bits(raw[i]) == BitConverter.DoubleToInt64Bits(rows[i].RawAnomalyScore!.Value), $"{name} row {i + 1}: raw {rows[i].RawAnomalyScore:R}, expected {raw[i]:R}");
+            Assert.True(BitConverter.DoubleToInt64Bits(expected[i]) == BitConverter.DoubleToInt64Bits(rows[i].AnomalyScore!.Value), $"{name} row {i + 1}: anomaly {rows[i].AnomalyScore:R}, expected {expected[i]:R}");
+        }
+
+        // On the exchange: every row, first copies in rowid order, with the same scores.
+        var published = await WaitForAsync(() => Task.FromResult(Published(uid)), p => DistinctRows(p) >= count, $"{count} published rows of {name}");
+        long next = 1;
+        foreach (var (rowid, rawScore, anomaly) in published)
+        {
+            int i = (int)rowid - 1;
+            Assert.Equal(BitConverter.DoubleToInt64Bits(raw[i]), BitConverter.DoubleToInt64Bits(rawScore));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expected[i]), BitConverter.DoubleToInt64Bits(anomaly));
+            Assert.True(rowid <= next, $"{name}: row {rowid} published before row {next}");
+            if (rowid == next)
+            {
+                next++;
+            }
+        }
+
+        Assert.Contains(CommandResults(uid), c => c.Method == "defineModel" && c.Status == 0);
     }
 
     private static double[] Reference(EngineLikelihoodSettings settings, DateTime[] timestamps, double[] values, double[] raw)
@@ -346,6 +356,9 @@ public sealed class EmbeddedEndToEndTests : EndToEndContract
 
     [Fact]
     public Task Graphite_to_scores() => Graphite_lines_come_out_as_the_reference_scores_in_the_database_and_on_the_exchange();
+
+    [Fact]
+    public Task Delete_during_the_stream() => A_metric_deleted_during_the_stream_is_gone_and_the_other_metric_is_untouched();
 }
 
 /// <summary>The end-to-end test on MariaDB (a fresh database) and RabbitMQ from <c>tests/conf</c>.</summary>
@@ -373,4 +386,7 @@ public sealed class ServersEndToEndTests : EndToEndContract
 
     [ServerFact(TestServer.All)]
     public Task Graphite_to_scores() => Graphite_lines_come_out_as_the_reference_scores_in_the_database_and_on_the_exchange();
+
+    [ServerFact(TestServer.All)]
+    public Task Delete_during_the_stream() => A_metric_deleted_during_the_stream_is_gone_and_the_other_metric_is_untouched();
 }
