@@ -222,23 +222,17 @@ public sealed class EndToEndScenario : IScenario
         {
             var metric = await repository.GetMetricAsync(uids[m], cancellationToken).ConfigureAwait(false);
             var model = ModelFactory.Build(ModelFactory.DefinitionFromModelParams(metric.ModelParams)!);
-            var helper = new EngineAnomalyLikelihood(settings);
-            var history = new History();
-            EngineLikelihoodState? state = null;
-            var row = new ScoredRow[1];
-            var score = new double[1];
+            var likelihood = new EngineLikelihoodSeries(settings);
             var stored = await repository.GetMetricDataAsync(new MetricDataQuery { Uid = uids[m] }, cancellationToken).ConfigureAwait(false);
             for (int i = 0; i < rows; i++)
             {
                 var ts = start.AddMinutes(5 * i);
                 double value = Value(m, i);
                 double raw = model.Step(ts, value);
-                row[0] = new ScoredRow(i + 1, ts, value, raw);
-                state = helper.UpdateModelAnomalyScores(state, row, score, history);
-                history.Rows.Add(row[0]);
+                double anomaly = likelihood.Next(ts, value, raw);
                 if (i >= stored.Count
                     || stored[i].RawAnomalyScore is not { } r || BitConverter.DoubleToInt64Bits(r) != BitConverter.DoubleToInt64Bits(raw)
-                    || stored[i].AnomalyScore is not { } a || BitConverter.DoubleToInt64Bits(a) != BitConverter.DoubleToInt64Bits(score[0]))
+                    || stored[i].AnomalyScore is not { } a || BitConverter.DoubleToInt64Bits(a) != BitConverter.DoubleToInt64Bits(anomaly))
                 {
                     mismatches++;
                 }
@@ -275,20 +269,5 @@ public sealed class EndToEndScenario : IScenario
         }
 
         throw new InvalidOperationException("repository root (HtmEngine.Fast.sln) not found above " + AppContext.BaseDirectory);
-    }
-
-    private sealed class History : IScoredRowHistory
-    {
-        public List<ScoredRow> Rows { get; } = [];
-
-        public long CountScoredRows() => Rows.Count;
-
-        public void ReadNewestScoredRows(int limit, List<ScoredRow> destination)
-        {
-            for (int i = Math.Max(0, Rows.Count - limit); i < Rows.Count; i++)
-            {
-                destination.Add(Rows[i]);
-            }
-        }
     }
 }

@@ -207,18 +207,11 @@ public sealed class DetectCommand : ICommand
 
     private static void RunEngineLikelihood(HtmModel model, NabSeries series, double[] scores, double[] raw)
     {
-        var helper = new EngineAnomalyLikelihood();
-        var history = new InMemoryHistory();
-        EngineLikelihoodState? state = null;
-        Span<ScoredRow> row = new ScoredRow[1];
-        Span<double> score = new double[1];
+        var likelihood = new EngineLikelihoodSeries();
         for (int i = 0; i < series.Length; i++)
         {
             raw[i] = model.Step(series.Timestamps[i], series.Values[i]);
-            row[0] = new ScoredRow(i + 1, series.Timestamps[i], series.Values[i], raw[i]);
-            state = helper.UpdateModelAnomalyScores(state, row, score, history);
-            scores[i] = score[0];
-            history.Rows.Add(row[0]);
+            scores[i] = likelihood.Next(series.Timestamps[i], series.Values[i], raw[i]);
         }
     }
 
@@ -258,21 +251,5 @@ public sealed class DetectCommand : ICommand
     {
         stderr.WriteLine($"htmengine detect: {message}. Run 'htmengine detect --help'.");
         return 2;
-    }
-
-    private sealed class InMemoryHistory : IScoredRowHistory
-    {
-        public List<ScoredRow> Rows { get; } = [];
-
-        public long CountScoredRows() => Rows.Count;
-
-        public void ReadNewestScoredRows(int limit, List<ScoredRow> destination)
-        {
-            int start = Math.Max(0, Rows.Count - limit);
-            for (int i = start; i < Rows.Count; i++)
-            {
-                destination.Add(Rows[i]);
-            }
-        }
     }
 }

@@ -40,22 +40,7 @@ internal sealed partial class MySqlMetricRepository
 
             // Every parent metric row is locked FOR UPDATE by this transaction (see InsertSamplesAsync).
             await SetForeignKeyChecksAsync(mysql, tx, false, cancellationToken).ConfigureAwait(false);
-            using var stream = new MemoryStream(buffer, 0, length, writable: false);
-            var loader = new MySqlBulkLoader(mysql)
-            {
-                Local = true,
-                SourceStream = stream,
-                TableName = "metric_data",
-                FieldTerminator = "\t",
-                LineTerminator = "\n",
-                CharacterSet = "utf8mb4",
-                ConflictOption = MySqlBulkLoaderConflictOption.None,
-            };
-            loader.Columns.Add("uid");
-            loader.Columns.Add("rowid");
-            loader.Columns.Add("timestamp");
-            loader.Columns.Add("metric_value");
-            var loaded = await loader.LoadAsync(cancellationToken).ConfigureAwait(false);
+            var loaded = await LoadMetricDataTsvAsync(mysql, buffer, length, cancellationToken).ConfigureAwait(false);
             if (loaded != rows)
             {
                 throw new StorageException($"bulk load of {sets.Count} metrics stored {loaded} of {rows} rows");

@@ -221,6 +221,30 @@ internal sealed partial class MySqlMetricRepository : SqlMetricRepository
     }
 
     /// <summary>
+    /// <c>LOAD DATA LOCAL INFILE</c> of <c>uid, rowid, timestamp, metric_value</c> lines (tab-separated) into
+    /// <c>metric_data</c> on the connection's open transaction; returns the number of rows the server stored.
+    /// </summary>
+    private static async Task<int> LoadMetricDataTsvAsync(MySqlConnection connection, byte[] buffer, int length, CancellationToken cancellationToken)
+    {
+        using var stream = new MemoryStream(buffer, 0, length, writable: false);
+        var loader = new MySqlBulkLoader(connection)
+        {
+            Local = true,
+            SourceStream = stream,
+            TableName = "metric_data",
+            FieldTerminator = "\t",
+            LineTerminator = "\n",
+            CharacterSet = "utf8mb4",
+            ConflictOption = MySqlBulkLoaderConflictOption.None,
+        };
+        loader.Columns.Add("uid");
+        loader.Columns.Add("rowid");
+        loader.Columns.Add("timestamp");
+        loader.Columns.Add("metric_value");
+        return await loader.LoadAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// LOAD DATA LOCAL INFILE from a tab-separated buffer built here. The statement runs on the
     /// connection inside the open transaction, so it commits or rolls back with it.
     /// </summary>
@@ -231,22 +255,7 @@ internal sealed partial class MySqlMetricRepository : SqlMetricRepository
         try
         {
             var length = WriteTsv(buffer, escapedUid, firstRowid, samples.Span, accepted, acceptedCount);
-            using var stream = new MemoryStream(buffer, 0, length, writable: false);
-            var loader = new MySqlBulkLoader(connection)
-            {
-                Local = true,
-                SourceStream = stream,
-                TableName = "metric_data",
-                FieldTerminator = "\t",
-                LineTerminator = "\n",
-                CharacterSet = "utf8mb4",
-                ConflictOption = MySqlBulkLoaderConflictOption.None,
-            };
-            loader.Columns.Add("uid");
-            loader.Columns.Add("rowid");
-            loader.Columns.Add("timestamp");
-            loader.Columns.Add("metric_value");
-            var loaded = await loader.LoadAsync(cancellationToken).ConfigureAwait(false);
+            var loaded = await LoadMetricDataTsvAsync(connection, buffer, length, cancellationToken).ConfigureAwait(false);
             if (loaded != acceptedCount)
             {
                 throw new StorageException($"metric {uid}: bulk load stored {loaded} of {acceptedCount} rows");

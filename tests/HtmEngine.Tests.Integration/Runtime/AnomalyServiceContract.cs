@@ -120,24 +120,8 @@ public abstract class AnomalyServiceContract : IAsyncLifetime
     /// What <c>htmengine detect --likelihood engine</c> computes: the likelihood helper fed one row at a time, with
     /// every earlier row as history.
     /// </summary>
-    protected static double[] ReferenceScores(EngineLikelihoodSettings settings, DateTime[] timestamps, double[] values, double[] raw)
-    {
-        var helper = new EngineAnomalyLikelihood(settings);
-        var history = new ListHistory();
-        EngineLikelihoodState? state = null;
-        var scores = new double[raw.Length];
-        var row = new ScoredRow[1];
-        var score = new double[1];
-        for (int i = 0; i < raw.Length; i++)
-        {
-            row[0] = new ScoredRow(i + 1, timestamps[i], values[i], raw[i]);
-            state = helper.UpdateModelAnomalyScores(state, row, score, history);
-            scores[i] = score[0];
-            history.Rows.Add(row[0]);
-        }
-
-        return scores;
-    }
+    protected static double[] ReferenceScores(EngineLikelihoodSettings settings, DateTime[] timestamps, double[] values, double[] raw) =>
+        EngineLikelihoodSeries.Score(settings, timestamps, values, raw);
 
     protected async Task<MetricRow> CreateMetricAsync(string name, MetricStatus status, DateTime[] timestamps, double[] values)
     {
@@ -529,20 +513,5 @@ public abstract class AnomalyServiceContract : IAsyncLifetime
         Assert.Equal(40, gc.DeletedRows);
         Assert.Equal(0, await gc.CollectOnceAsync());
         Assert.Equal(20, await Repository.GetMetricDataCountAsync(monitored.Uid));
-    }
-
-    private sealed class ListHistory : IScoredRowHistory
-    {
-        public List<ScoredRow> Rows { get; } = [];
-
-        public long CountScoredRows() => Rows.Count;
-
-        public void ReadNewestScoredRows(int limit, List<ScoredRow> destination)
-        {
-            for (int i = Math.Max(0, Rows.Count - limit); i < Rows.Count; i++)
-            {
-                destination.Add(Rows[i]);
-            }
-        }
     }
 }

@@ -230,25 +230,8 @@ public abstract partial class EndToEndContract : IAsyncLifetime
         Assert.Contains(CommandResults(uid), c => c.Method == "defineModel" && c.Status == 0);
     }
 
-    private static double[] Reference(EngineLikelihoodSettings settings, DateTime[] timestamps, double[] values, double[] raw)
-    {
-        var helper = new EngineAnomalyLikelihood(settings);
-        var history = new List<ScoredRow>();
-        var view = new ListHistory(history);
-        EngineLikelihoodState? state = null;
-        var scores = new double[raw.Length];
-        var row = new ScoredRow[1];
-        var score = new double[1];
-        for (int i = 0; i < raw.Length; i++)
-        {
-            row[0] = new ScoredRow(i + 1, timestamps[i], values[i], raw[i]);
-            state = helper.UpdateModelAnomalyScores(state, row, score, view);
-            scores[i] = score[0];
-            history.Add(row[0]);
-        }
-
-        return scores;
-    }
+    private static double[] Reference(EngineLikelihoodSettings settings, DateTime[] timestamps, double[] values, double[] raw) =>
+        EngineLikelihoodSeries.Score(settings, timestamps, values, raw);
 
     private List<(long Rowid, double Raw, double Anomaly)> Published(string uid)
     {
@@ -315,19 +298,6 @@ public abstract partial class EndToEndContract : IAsyncLifetime
 
             Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
             await Task.Delay(100);
-        }
-    }
-
-    private sealed class ListHistory(List<ScoredRow> rows) : IScoredRowHistory
-    {
-        public long CountScoredRows() => rows.Count;
-
-        public void ReadNewestScoredRows(int limit, List<ScoredRow> destination)
-        {
-            for (int i = Math.Max(0, rows.Count - limit); i < rows.Count; i++)
-            {
-                destination.Add(rows[i]);
-            }
         }
     }
 }
