@@ -40,6 +40,7 @@ public static class ConfigSchema
         new("application", "metric_garbage_collector", "interval_seconds", ValueKind.Integer, "3600", "seconds between passes of the gc service") { Min = 1 },
         new("application", "metric_garbage_collector", "batch_size", ValueKind.Integer, "1000", "rows the gc service deletes per transaction") { Min = 1, Max = 1000000 },
         new("application", "web", "listen", ValueKind.Endpoint, "127.0.0.1:8080", "address:port of the HTTP API and pages"),
+        new("application", "web", "token", ValueKind.Secret, "", "bearer token that POST/PUT/DELETE calls of the HTTP API must send; required when listen is not a loopback address"),
 
         // model-checkpoint.conf
         new("model-checkpoint", "storage", "root", ValueKind.AbsolutePath, "${HOME}/htmengine_model_checkpoints", "checkpoint archive directory; must expand to an absolute path"),

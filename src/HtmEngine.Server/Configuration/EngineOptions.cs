@@ -71,6 +71,15 @@ public sealed record MetricGarbageCollectorConfig(int ThresholdDays, int Interva
 public sealed record ModelSwapperOptions(bool Profiling, string ResultsQueue, string ModelInputQueuePrefix,
     string SchedulerNotificationQueue, int TargetRequestsPerCheckpoint, int MemoryBudgetMb, int Shards);
 
+/// <summary>application.conf <c>[web]</c>: the HTTP API and pages.</summary>
+/// <param name="Listen">Address and port to bind.</param>
+/// <param name="Token">Bearer token mutating calls must carry; empty = none (allowed on loopback only).</param>
+public sealed record WebOptions(ListenEndpoint Listen, string Token)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"WebOptions {{ Listen = {Listen}, Token = {(Token.Length == 0 ? "(none)" : "***")} }}";
+}
+
 /// <summary>
 /// The whole validated configuration as immutable typed records. Built only by
 /// <see cref="ConfigLoader"/>; every property is already checked.
@@ -82,7 +91,7 @@ public sealed record ModelSwapperOptions(bool Profiling, string ResultsQueue, st
 /// <param name="MetricCollector">application.conf [metric_collector].</param>
 /// <param name="MetricListener">application.conf [metric_listener].</param>
 /// <param name="AnomalyLikelihood">application.conf [anomaly_likelihood].</param>
-/// <param name="WebListen">application.conf [web] listen.</param>
+/// <param name="Web">application.conf [web].</param>
 /// <param name="CheckpointRoot">model-checkpoint.conf [storage] root, absolute.</param>
 /// <param name="ModelSwapper">model-swapper.conf.</param>
 /// <param name="Bus">rabbitmq.conf.</param>
@@ -95,7 +104,7 @@ public sealed record EngineOptions(
     MetricCollectorOptions MetricCollector,
     MetricListenerOptions MetricListener,
     AnomalyLikelihoodOptions AnomalyLikelihood,
-    ListenEndpoint WebListen,
+    WebOptions Web,
     string CheckpointRoot,
     ModelSwapperOptions ModelSwapper,
     BusOptions Bus,
@@ -143,7 +152,7 @@ public sealed record EngineOptions(
                 (int)v.Integer(App, "anomaly_likelihood", "statistics_min_sample_size"),
                 (int)v.Integer(App, "anomaly_likelihood", "statistics_refresh_rate"),
                 (int)v.Integer(App, "anomaly_likelihood", "statistics_sample_size")),
-            v.Endpoint(App, "web", "listen"),
+            new WebOptions(v.Endpoint(App, "web", "listen"), v.Text(App, "web", "token")),
             v.Text("model-checkpoint", "storage", "root"),
             new ModelSwapperOptions(
                 v.Boolean(Swapper, "debugging", "profiling"),

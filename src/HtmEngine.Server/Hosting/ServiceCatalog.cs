@@ -5,6 +5,7 @@ using HtmEngine.Runtime.Listener;
 using HtmEngine.Runtime.Models;
 using HtmEngine.Runtime.Storer;
 using HtmEngine.Server.Configuration;
+using HtmEngine.Server.Web;
 
 namespace HtmEngine.Server.Hosting;
 
@@ -30,6 +31,8 @@ public static class ServiceCatalog
             static (engine, runtime) => new MetricStorerService(runtime.Repository, runtime.Bus, EngineComposition.Storer(engine), runtime.LoggerFactory)),
         new("listener", "Graphite plaintext listener", 5,
             static (engine, runtime) => new ListenerService(engine.ToGraphiteListenerOptions(), runtime.Bus, engine.MetricListener.QueueName, runtime.LoggerFactory)),
+        new("web", "HTTP API: metrics, data, monitor/unmonitor/delete/export/import, /healthz, /metrics", 8,
+            static (engine, runtime) => new WebService(engine.Web, runtime, EngineComposition.Adapter(engine, runtime))),
         new("gc", "metric garbage collector: deletes old metric_data rows (off by default)", 7,
             static (engine, runtime) => new MetricGarbageCollectorService(runtime.Repository, EngineComposition.GarbageCollector(engine), runtime.LoggerFactory),
             DefaultOn: false),

@@ -20,15 +20,12 @@ public class ServeProcessTests
             File.Copy(file, Path.Combine(conf, Path.GetFileName(file)));
         }
 
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        int port = FreePort();
+        int webPort = FreePort();
 
         Rewrite(Path.Combine(conf, "application.conf"), "sqlite_path =", "sqlite_path = " + Path.Combine(root, "var", "engine.db"));
         Rewrite(Path.Combine(conf, "application.conf"), "plaintext_port =", "plaintext_port = " + port.ToString(CultureInfo.InvariantCulture));
+        Rewrite(Path.Combine(conf, "application.conf"), "listen =", "listen = 127.0.0.1:" + webPort.ToString(CultureInfo.InvariantCulture));
         Rewrite(Path.Combine(conf, "model-checkpoint.conf"), "root =", "root = " + Path.Combine(root, "checkpoints"));
         shippedConf = conf;
         var start = new ProcessStartInfo("dotnet")
@@ -95,6 +92,13 @@ public class ServeProcessTests
 
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private static void Rewrite(string path, string linePrefix, string newLine)

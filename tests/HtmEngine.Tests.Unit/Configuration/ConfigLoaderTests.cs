@@ -16,7 +16,8 @@ public class ConfigLoaderTests
         Assert.Equal("/home/tester/htmengine_model_checkpoints", options.CheckpointRoot);
         Assert.Equal(2003, options.MetricListener.PlaintextPort);
         Assert.Equal("127.0.0.1", options.MetricListener.BindAddress);
-        Assert.Equal(new ListenEndpoint("127.0.0.1", 8080), options.WebListen);
+        Assert.Equal(new ListenEndpoint("127.0.0.1", 8080), options.Web.Listen);
+        Assert.Equal(string.Empty, options.Web.Token);
         Assert.Equal("htmengine.metric.custom.data", options.MetricListener.QueueName);
         Assert.Equal("htmengine.mswapper.model.input.", options.ModelSwapper.ModelInputQueuePrefix);
         Assert.Equal(new AnomalyLikelihoodOptions(100, 24, 8640), options.AnomalyLikelihood);

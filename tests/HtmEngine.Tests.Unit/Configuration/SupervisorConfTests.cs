@@ -19,11 +19,11 @@ public partial class SupervisorConfTests
     }
 
     [Fact]
-    public void Supervisord_conf_parses_as_ini_with_the_four_programs_in_one_group()
+    public void Supervisord_conf_parses_as_ini_with_the_default_programs_in_one_group()
     {
         // supervisord.conf is read by supervisor, not by the engine, but it uses the same dialect.
         var doc = IniParser.ParseFile(Path.Combine(TempConfig.ShippedConf, "supervisord.conf"));
-        Assert.Equal("metric_listener,metric_storer,model_scheduler,anomaly_service", doc.Find("group:htmengine")!.Entries["programs"].Value);
+        Assert.Equal("metric_listener,metric_storer,model_scheduler,anomaly_service,web", doc.Find("group:htmengine")!.Entries["programs"].Value);
         Assert.Equal("127.0.0.1:9001", doc.Find("inet_http_server")!.Entries["port"].Value);
     }
 }
