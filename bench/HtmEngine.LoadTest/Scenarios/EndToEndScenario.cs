@@ -255,6 +255,7 @@ public sealed class EndToEndScenario : IScenario
             MetricStreamer = b.MetricStreamer with { ResultsExchangeName = p + ".model.results" },
             ModelSwapper = b.ModelSwapper with { ResultsQueue = p + ".mswapper.results", ModelInputQueuePrefix = p + ".mswapper.model.input.", Shards = shards },
             CheckpointRoot = Path.Combine(scratch, "checkpoints"),
+            Web = b.Web with { Listen = new ListenEndpoint("127.0.0.1", 0) },
         };
     }
 

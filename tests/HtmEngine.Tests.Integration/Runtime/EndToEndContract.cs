@@ -52,6 +52,7 @@ public abstract partial class EndToEndContract : IAsyncLifetime
             ModelSwapper = b.ModelSwapper with { ResultsQueue = p + ".mswapper.results", ModelInputQueuePrefix = p + ".mswapper.model.input.", Shards = 2 },
             AnomalyLikelihood = new AnomalyLikelihoodOptions(MinSampleSize: 20, RefreshRate: 8, SampleSize: 8640), // the fit skips its first 288 rows
             CheckpointRoot = _checkpoints,
+            Web = b.Web with { Listen = new ListenEndpoint("127.0.0.1", 0) }, // any free port: tests run side by side
         };
         _runtime = await EngineRuntime.OpenAsync(EngineComposition.Runtime(Engine));
         _subscriberQueue = p + ".subscriber";
