@@ -10,6 +10,15 @@ public static class CommandRegistry
         new ConfigCommand(),
         new DetectCommand(),
         new NabCommand(),
+        new Client.MetricsCommand(),
+        new Client.MonitorCommand(),
+        new Client.UnmonitorCommand(),
+        new Client.DeleteCommand(),
+        new Client.DataCommand(),
+        new Client.ExportCommand(),
+        new Client.ImportCommand(),
+        new Client.SendCommand(),
+        new Client.ResultsCommand(),
     ];
 
     /// <summary>Finds a command by its exact name.</summary>

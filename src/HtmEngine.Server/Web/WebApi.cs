@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using HtmEngine.Bus;
 using HtmEngine.Runtime.Adapter;
 using HtmEngine.Runtime.Contracts;
 using HtmEngine.Runtime.Hosting;
@@ -58,6 +60,7 @@ public sealed partial class WebApi
         routes.MapDelete("/api/models/{id}", c => Guard(c, mutating: true, UnmonitorAsync));
         routes.MapGet("/api/models/{id}/export", c => Guard(c, mutating: false, ExportAsync));
         routes.MapPost("/api/models/import", c => Guard(c, mutating: true, ImportAsync));
+        routes.MapGet("/api/results", c => Guard(c, mutating: false, ResultsAsync));
     }
 
     /// <summary>Runs a handler: checks the token of mutating calls and turns exceptions into JSON errors.</summary>
@@ -306,6 +309,99 @@ public sealed partial class WebApi
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         await context.Response.WriteAsync(text.ToString(), context.RequestAborted).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Follows the results exchange: one JSON line per scored row (<c>{"uid","name","rowid","timestamp","value",
+    /// "rawAnomaly","anomaly"}</c>) and per model command result (the message with <c>"dataType":"model-cmd-result"</c>),
+    /// flushed as they come, until <c>count</c> lines were written or the client goes away. A private queue is bound
+    /// to the exchange for the request and deleted after it.
+    /// </summary>
+    private async Task ResultsAsync(HttpContext context)
+    {
+        int remaining = context.Request.Query.TryGetValue("count", out var c) ? ParseCount(c.ToString()) : int.MaxValue;
+        var bus = _runtime.Bus;
+        string queue = "htmengine.web.results." + Guid.NewGuid().ToString("N");
+        await bus.DeclareQueueAsync(queue, context.RequestAborted).ConfigureAwait(false);
+        var received = Channel.CreateBounded<BusMessage>(new BoundedChannelOptions(64) { SingleReader = true });
+        IBusSubscription? subscription = null;
+        try
+        {
+            await bus.BindQueueAsync(queue, _runtime.Options.ResultsExchange, context.RequestAborted).ConfigureAwait(false);
+            subscription = await bus.ConsumeAsync(
+                queue,
+                async (message, ct) =>
+                {
+                    await received.Writer.WriteAsync(message, ct).ConfigureAwait(false);
+                    return ConsumeOutcome.Ack;
+                },
+                new ConsumerOptions(Prefetch: 64),
+                context.RequestAborted).ConfigureAwait(false);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/x-ndjson; charset=utf-8";
+            await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            var lines = new List<string>();
+            while (remaining > 0)
+            {
+                var message = await received.Reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+                lines.Clear();
+                ResultLines(message, lines);
+                for (int i = 0; i < lines.Count && remaining > 0; i++, remaining--)
+                {
+                    await context.Response.WriteAsync(lines[i] + "\n", context.RequestAborted).ConfigureAwait(false);
+                }
+
+                await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: normal end of a follow.
+        }
+        finally
+        {
+            if (subscription is not null)
+            {
+                await subscription.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await bus.DeleteQueueAsync(queue, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private static void ResultLines(BusMessage message, List<string> lines)
+    {
+        using var json = JsonDocument.Parse(ResultsMessages.Inflate(message.Body));
+        var root = json.RootElement;
+        if (message.Headers.TryGetValue(ResultsMessages.DataTypeHeader, out var type))
+        {
+            var command = JsonNode.Parse(root.GetRawText())!.AsObject();
+            command["dataType"] = type;
+            lines.Add(command.ToJsonString(s_indented));
+            return;
+        }
+
+        var metric = root.GetProperty("metric");
+        string? uid = metric.GetProperty("uid").GetString();
+        string? name = metric.GetProperty("name").GetString();
+        foreach (var row in root.GetProperty("results").EnumerateArray())
+        {
+            lines.Add(new JsonObject
+            {
+                ["uid"] = uid,
+                ["name"] = name,
+                ["rowid"] = row.GetProperty("rowid").GetInt64(),
+                ["timestamp"] = Time(DateTime.UnixEpoch.AddSeconds(row.GetProperty("ts").GetDouble())),
+                ["value"] = row.GetProperty("value").GetDouble(),
+                ["rawAnomaly"] = row.GetProperty("rawAnomaly").GetDouble(),
+                ["anomaly"] = row.GetProperty("anomaly").GetDouble(),
+            }.ToJsonString(s_indented));
+        }
+    }
+
+    private static int ParseCount(string text) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int count) && count > 0
+            ? count
+            : throw new BadRequestException($"query field 'count': expected a whole number above 0, got '{text}'");
 
     private async Task QueueDepthAsync(StringBuilder text, string queue, CancellationToken cancellationToken)
     {
