@@ -62,6 +62,21 @@ public sealed class ModelRunnerService : IEngineService, IAsyncDisposable
     /// </summary>
     public Task Recovery => _recovery;
 
+    /// <summary>Models held in memory by the shards of this process.</summary>
+    public int HotModels
+    {
+        get
+        {
+            int total = 0;
+            foreach (ShardRunner runner in _runners)
+            {
+                total += runner.HotModels;
+            }
+
+            return total;
+        }
+    }
+
     /// <summary>Estimated bytes of all hot models of this process.</summary>
     public long HotModelBytes
     {

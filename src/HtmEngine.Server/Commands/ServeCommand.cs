@@ -159,6 +159,14 @@ public sealed class ServeCommand : ICommand
                 }
             }
 
+            foreach (var service in services)
+            {
+                if (service is Web.WebService web)
+                {
+                    web.Observe(services);
+                }
+            }
+
             stdout.WriteLine($"htmengine serve: {runtime.Describe()}; services {(names.Count == 0 ? "(none)" : string.Join(", ", names))}");
             await new ServiceHost(services, stdout, TimeSpan.FromSeconds(30)).RunAsync(stop).ConfigureAwait(false);
             return 0;

@@ -28,6 +28,7 @@ public sealed partial class WebApi
     private readonly DatasourceAdapter _adapter;
     private readonly byte[] _token;
     private readonly ILogger _logger;
+    private IReadOnlyList<IEngineService> _services = [];
 
     /// <summary>Creates the API over the engine's runtime.</summary>
     /// <param name="runtime">Repository and bus.</param>
@@ -43,6 +44,14 @@ public sealed partial class WebApi
         _adapter = adapter;
         _token = Encoding.UTF8.GetBytes(token);
         _logger = logger;
+    }
+
+    /// <summary>The services of this process whose counters <c>/metrics</c> shows.</summary>
+    /// <param name="services">The services, this one included or not.</param>
+    public void Observe(IReadOnlyList<IEngineService> services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        _services = services;
     }
 
     /// <summary>Adds the routes to <paramref name="routes"/>.</summary>
@@ -305,6 +314,7 @@ public sealed partial class WebApi
             await QueueDepthAsync(text, ModelShards.InputQueue(o.ModelInputQueuePrefix, shard), context.RequestAborted).ConfigureAwait(false);
         }
 
+        ServiceCounters.Write(text, _services);
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         await context.Response.WriteAsync(text.ToString(), context.RequestAborted).ConfigureAwait(false);

@@ -43,6 +43,10 @@ public sealed class WebService : IEngineService, IAsyncDisposable
     /// <inheritdoc />
     public string Name => "web";
 
+    /// <summary>Shows the counters of <paramref name="services"/> (the services of this process) on <c>/metrics</c>.</summary>
+    /// <param name="services">The services.</param>
+    public void Observe(IReadOnlyList<IEngineService> services) => _api.Observe(services);
+
     /// <summary>The address Kestrel bound (with the real port when <c>listen</c> named port 0); null before start.</summary>
     public Uri? BaseAddress { get; private set; }
 

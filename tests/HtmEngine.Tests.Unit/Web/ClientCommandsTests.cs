@@ -45,7 +45,9 @@ public sealed class ClientCommandsTests : IAsyncLifetime
             _services.Add(service);
         }
 
-        _url = _services.OfType<WebService>().Single().BaseAddress!.ToString();
+        var web = _services.OfType<WebService>().Single();
+        web.Observe(_services);
+        _url = web.BaseAddress!.ToString();
         _graphitePort = _services.OfType<ListenerService>().Single().LocalEndPoint!.Port;
     }
 
@@ -189,6 +191,46 @@ public sealed class ClientCommandsTests : IAsyncLifetime
         (code, _, error) = RunWith(["send", "/no/such/file", "--port", _graphitePort.ToString(CultureInfo.InvariantCulture)]);
         Assert.Equal(1, code);
         Assert.Contains("/no/such/file", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_endpoint_counts_what_the_services_of_the_process_did()
+    {
+        Assert.Equal(0, Run("monitor", _name, "--min", "0", "--max", "100").Code);
+        var file = Path.Combine(_directory, "lines.txt");
+        var text = new StringBuilder("not a graphite line\n");
+        for (int i = 0; i < 120; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{_name} {i % 17} {1_700_000_000 + (300 * i)}\n");
+        }
+
+        File.WriteAllText(file, text.ToString());
+        Assert.Equal(0, RunWith(["send", file, "--host", "127.0.0.1", "--port", _graphitePort.ToString(CultureInfo.InvariantCulture)]).Code);
+
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        string metrics = "";
+        await WaitUntilAsync(
+            async () => Value(metrics = await http.GetStringAsync("/metrics"), "htmengine_anomaly_rows_scored_total") >= 120,
+            "120 rows scored on /metrics");
+        Assert.Equal(120, Value(metrics, "htmengine_listener_lines_accepted_total"));
+        Assert.Equal(1, Value(metrics, "htmengine_listener_lines_rejected_total{reason=\"TooFewFields\"}") + Value(metrics, "htmengine_listener_lines_rejected_total{reason=\"TooManyFields\"}") + Value(metrics, "htmengine_listener_lines_rejected_total{reason=\"BadValue\"}"));
+        Assert.Equal(120, Value(metrics, "htmengine_storer_samples_stored_total"));
+        Assert.Equal(120, Value(metrics, "htmengine_models_rows_scored_total"));
+        Assert.Equal(1, Value(metrics, "htmengine_models_hot"));
+        Assert.Equal(1, Value(metrics, "htmengine_metrics{status=\"ACTIVE\"}"));
+    }
+
+    private static long Value(string metrics, string series)
+    {
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(series + " ", StringComparison.Ordinal))
+            {
+                return long.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return -1;
     }
 
     [Theory]
