@@ -26,6 +26,14 @@ if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1 || ! d
         || fail_early "cannot install clang and zlib1g-dev"
 fi
 
+# The dashboard test drives Debian's headless Chromium; the build runs npm for the dashboard's charting library.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    step "installing Chromium and npm for the dashboard"
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium $(command -v npm >/dev/null 2>&1 || echo npm) >/dev/null \
+        || fail_early "cannot install chromium (and npm)"
+fi
+
 step "build (Release)"
 dotnet build -c Release HtmEngine.Fast.sln -nologo -v quiet || fail_early "build failed"
 

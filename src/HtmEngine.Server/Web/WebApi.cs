@@ -208,6 +208,12 @@ public sealed partial class WebApi
             ToTimestamp = q.TryGetValue("to", out var to) ? ParseTime("to", to.ToString()) : null,
             MinScore = q.TryGetValue("minScore", out var min) ? ParseScore(min.ToString()) : null,
             Limit = q.TryGetValue("limit", out var limit) ? ParseLimit(limit.ToString()) : null,
+            Sort = !q.TryGetValue("order", out var order) ? MetricDataSort.RowidAscending : order.ToString() switch
+            {
+                "asc" => MetricDataSort.RowidAscending,
+                "desc" => MetricDataSort.RowidDescending,
+                var other => throw new BadRequestException($"query field 'order': expected 'asc' or 'desc', got '{other}'"),
+            },
         };
         string format = q.TryGetValue("format", out var f) ? f.ToString() : "json";
         if (format is not ("json" or "csv"))

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 
 namespace HtmEngine.Server.Web;
@@ -69,6 +70,16 @@ public sealed class WebService : IEngineService, IAsyncDisposable
             }
         });
         var app = builder.Build();
+
+        // The dashboard: static files next to the executable (copied there by the build), index.html at "/".
+        var pages = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        if (Directory.Exists(pages))
+        {
+            var files = new PhysicalFileProvider(pages);
+            app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+            app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+        }
+
         _api.Map(app);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;

@@ -161,6 +161,9 @@ public sealed class WebApiTests : IAsyncLifetime
         Assert.Equal([2L, 3L], window["data"]!.AsArray().Select(r => (long)r!["rowid"]!).ToArray());
         Assert.Equal("2024-01-01T00:05:00Z", (string?)window["data"]![0]!["timestamp"]);
 
+        var (_, newest) = await GetJsonAsync($"/api/metrics/{name}/data?order=desc&limit=2");
+        Assert.Equal([5L, 4L], newest["data"]!.AsArray().Select(r => (long)r!["rowid"]!).ToArray());
+
         using var csv = await _http.GetAsync($"/api/metrics/{uid}/data?format=csv&limit=2");
         Assert.Equal("text/csv", csv.Content.Headers.ContentType!.MediaType);
         var lines = (await csv.Content.ReadAsStringAsync()).TrimEnd('\n').Split('\n');
@@ -182,6 +185,7 @@ public sealed class WebApiTests : IAsyncLifetime
     [InlineData("from=yesterday", "from")]
     [InlineData("to=soon", "to")]
     [InlineData("format=xml", "format")]
+    [InlineData("order=up", "order")]
     public async Task Bad_data_queries_are_400_naming_the_field(string query, string field)
     {
         string name = _prefix + "badquery";
