@@ -4,12 +4,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using HtmEngine.Runtime.Hosting;
-using HtmEngine.Runtime.Listener;
 using HtmEngine.Server.Commands.Client;
-using HtmEngine.Server.Configuration;
-using HtmEngine.Server.Hosting;
-using HtmEngine.Server.Web;
+using HtmEngine.Tests.Unit.Web;
 
 namespace HtmEngine.Tests.Integration.Web;
 
@@ -37,52 +33,14 @@ public sealed class ChromiumFactAttribute : FactAttribute
 public sealed partial class DashboardTests : IAsyncLifetime
 {
     private const string Series = "artificialWithAnomaly/art_daily_jumpsup.csv";
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "htmengine-dashboard-" + Guid.NewGuid().ToString("N"));
-    private readonly List<IEngineService> _services = [];
-    private EngineRuntime _runtime = null!;
-    private Uri _url = null!;
-    private int _graphitePort;
+    private InProcessEngine _engine = null!;
 
     /// <summary>Debian's Chromium, or null when it is not installed.</summary>
     public static string? ChromiumPath => File.Exists("/usr/bin/chromium") ? "/usr/bin/chromium" : null;
 
-    public async Task InitializeAsync()
-    {
-        var shipped = ConfigLoader.Load(Path.Combine(TestServers.RepositoryRoot, "conf"));
-        var engine = shipped with
-        {
-            Repository = shipped.Repository with { SqlitePath = Path.Combine(_directory, "engine.db") },
-            MetricListener = shipped.MetricListener with { PlaintextPort = 0 },
-            Web = new WebOptions(new ListenEndpoint("127.0.0.1", 0), ""),
-            CheckpointRoot = Path.Combine(_directory, "checkpoints"),
-        };
-        _runtime = await EngineRuntime.OpenAsync(EngineComposition.Runtime(engine));
-        foreach (var entry in ServiceCatalog.Defaults)
-        {
-            var service = entry.Create!(engine, _runtime);
-            await service.StartAsync(CancellationToken.None);
-            _services.Add(service);
-        }
+    public async Task InitializeAsync() => _engine = await InProcessEngine.StartAsync();
 
-        _url = _services.OfType<WebService>().Single().BaseAddress!;
-        _graphitePort = _services.OfType<ListenerService>().Single().LocalEndPoint!.Port;
-    }
-
-    public async Task DisposeAsync()
-    {
-        for (int i = _services.Count - 1; i >= 0; i--)
-        {
-            await _services[i].StopAsync(CancellationToken.None);
-            if (_services[i] is IAsyncDisposable disposable)
-            {
-                await disposable.DisposeAsync();
-            }
-        }
-
-        await _runtime.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public async Task DisposeAsync() => await _engine.DisposeAsync();
 
     [ChromiumFact]
     public async Task The_page_ranks_the_metric_and_draws_its_values_and_anomalies()
@@ -104,7 +62,7 @@ public sealed partial class DashboardTests : IAsyncLifetime
             graphite.Append(CultureInfo.InvariantCulture, $"{Name} {fields[1]} {(long)(time - DateTime.UnixEpoch).TotalSeconds}\n");
         }
 
-        using var http = new HttpClient { BaseAddress = _url };
+        using var http = new HttpClient { BaseAddress = _engine.Url };
         var monitor = await http.PostAsJsonAsync("/api/models", new JsonObject
         {
             ["datasource"] = "custom",
@@ -114,7 +72,7 @@ public sealed partial class DashboardTests : IAsyncLifetime
         Assert.True(monitor.IsSuccessStatusCode, await monitor.Content.ReadAsStringAsync());
         using (var input = new MemoryStream(Encoding.UTF8.GetBytes(graphite.ToString())))
         {
-            await SendCommand.SendAsync(input, "127.0.0.1", _graphitePort);
+            await SendCommand.SendAsync(input, "127.0.0.1", _engine.GraphitePort);
         }
 
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
@@ -134,7 +92,7 @@ public sealed partial class DashboardTests : IAsyncLifetime
 
         int expectedAnomalies = newest["data"]!.AsArray().Count(r => r!["displayValue"] is { } d && (long)d >= 1_000_000);
 
-        string page = new Uri(_url, "/#" + Uri.EscapeDataString(Name)).ToString();
+        string page = new Uri(_engine.Url, "/#" + Uri.EscapeDataString(Name)).ToString();
         string artifacts = Path.Combine(TestServers.RepositoryRoot, "artifacts", "test");
         Directory.CreateDirectory(artifacts);
         string screenshot = Path.Combine(artifacts, "dashboard.png");

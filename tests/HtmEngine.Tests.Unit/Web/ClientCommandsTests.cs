@@ -1,13 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using HtmEngine.Runtime.Hosting;
-using HtmEngine.Runtime.Listener;
 using HtmEngine.Server;
-using HtmEngine.Server.Configuration;
-using HtmEngine.Server.Hosting;
-using HtmEngine.Server.Web;
-using HtmEngine.Tests.Unit.Configuration;
 
 namespace HtmEngine.Tests.Unit.Web;
 
@@ -21,49 +15,21 @@ public sealed class ClientCommandsTests : IAsyncLifetime
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(120);
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "htmengine-cli-" + Guid.NewGuid().ToString("N"));
     private readonly string _name = "cli." + Guid.NewGuid().ToString("N")[..8] + ".cpu";
-    private readonly List<IEngineService> _services = [];
-    private EngineRuntime _runtime = null!;
+    private InProcessEngine _engine = null!;
     private string _url = "";
     private int _graphitePort;
 
     public async Task InitializeAsync()
     {
-        var shipped = ConfigLoader.Load(TempConfig.ShippedConf);
-        var engine = shipped with
-        {
-            Repository = shipped.Repository with { SqlitePath = Path.Combine(_directory, "engine.db") },
-            MetricListener = shipped.MetricListener with { PlaintextPort = 0 },
-            Web = new WebOptions(new ListenEndpoint("127.0.0.1", 0), Token),
-            CheckpointRoot = Path.Combine(_directory, "checkpoints"),
-            ModelSwapper = shipped.ModelSwapper with { Shards = 1 },
-        };
-        _runtime = await EngineRuntime.OpenAsync(EngineComposition.Runtime(engine));
-        foreach (var entry in ServiceCatalog.Defaults)
-        {
-            var service = entry.Create!(engine, _runtime);
-            await service.StartAsync(CancellationToken.None);
-            _services.Add(service);
-        }
-
-        var web = _services.OfType<WebService>().Single();
-        web.Observe(_services);
-        _url = web.BaseAddress!.ToString();
-        _graphitePort = _services.OfType<ListenerService>().Single().LocalEndPoint!.Port;
+        Directory.CreateDirectory(_directory);
+        _engine = await InProcessEngine.StartAsync(Token);
+        _url = _engine.Url.ToString();
+        _graphitePort = _engine.GraphitePort;
     }
 
     public async Task DisposeAsync()
     {
-        for (int i = _services.Count - 1; i >= 0; i--)
-        {
-            await _services[i].StopAsync(CancellationToken.None);
-            if (_services[i] is IAsyncDisposable disposable)
-            {
-                await disposable.DisposeAsync();
-            }
-        }
-
-        await _runtime.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await _engine.DisposeAsync();
         Directory.Delete(_directory, recursive: true);
     }
 
