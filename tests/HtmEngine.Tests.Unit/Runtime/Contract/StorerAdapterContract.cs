@@ -207,7 +207,8 @@ public abstract class StorerAdapterContract
         var metric = await h.MetricAsync(name);
         Assert.Equal(MetricStatus.CreatePending, metric.Status);
         Assert.Equal(definition, ModelDefinition.FromJson(JsonNode.Parse(metric.ModelParams!)!["modelDefinition"]!.ToJsonString()));
-        Assert.Equal(1, storer.Counters.Activations);
+        // The storer counts the activation after the adapter call that published the define returns.
+        await EngineHarness.WaitUntilAsync(() => storer.Counters.Activations == 1, "the activation count");
 
         // From now on the rows go to the model (the earlier ones are read back by the runner's catch-up).
         await h.PublishLinesAsync($"{name} 1 {T0 + (289 * 300)}");
