@@ -102,6 +102,14 @@ public sealed class ServeCommand : ICommand
                 : $"  service {entry.Name}: {entry.Description}");
         }
 
+        // The in-process bus joins only the services of this process: a split layout needs RabbitMQ.
+        var missing = ServiceCatalog.Defaults.Where(d => d.Name != "web" && !selected.Contains(d)).Select(d => d.Name).ToList();
+        if (engine.UsesInProcessBus && missing.Count > 0)
+        {
+            stderr.WriteLine($"htmengine serve: warning: the in-process bus connects only the services of this process, and {string.Join(", ", missing)} "
+                + "will not run here; for one service per process set [connection] host in rabbitmq.conf (and a MySQL [repository] host)");
+        }
+
         return Host(engine, selected, stdout, stderr);
     }
 

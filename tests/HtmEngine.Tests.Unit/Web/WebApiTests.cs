@@ -130,6 +130,21 @@ public sealed class WebApiTests : IAsyncLifetime
         Assert.Contains(expected, (string?)json["error"], StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData("not json", "not JSON")]
+    [InlineData("\"text\"", "JSON object")]
+    [InlineData("{\"datasource\":\"custom\",\"metricSpec\":{}}", "metric")]
+    [InlineData("{\"datasource\":\"custom\",\"metricSpec\":{\"metric\":\"x\"},\"data\":\"rows\"}", "data")]
+    public async Task Bad_import_bodies_are_400_naming_the_field(string body, string expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/models/import") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        using var response = await _http.SendAsync(request);
+        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(expected, (string?)json["error"], StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task Data_is_filtered_limited_and_served_as_json_or_csv()
     {
