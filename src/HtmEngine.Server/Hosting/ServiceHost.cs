@@ -32,7 +32,9 @@ public sealed class ServiceHost
             {
                 await service.StartAsync(stopRequested).ConfigureAwait(false);
                 started.Add(service);
-                _log.WriteLine($"htmengine: started {service.Name}");
+                _log.WriteLine(service is Web.WebService { BaseAddress: { } url }
+                    ? $"htmengine: started {service.Name}: dashboard and API at {url}"
+                    : $"htmengine: started {service.Name}");
             }
 
             _log.WriteLine("htmengine: running; stop with Ctrl-C or SIGTERM");

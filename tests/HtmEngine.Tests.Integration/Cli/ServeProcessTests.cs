@@ -80,6 +80,7 @@ public class ServeProcessTests
             await exited;
             Assert.Equal(0, process.ExitCode);
             Assert.Contains("htmengine: stopped", lines);
+            Assert.Contains("htmengine: started web: dashboard and API at http://127.0.0.1:" + webPort.ToString(CultureInfo.InvariantCulture) + "/", lines);
             Assert.Contains(lines, l => l.StartsWith("htmengine serve: backend sqlite", StringComparison.Ordinal) && l.Contains("services anomaly", StringComparison.Ordinal));
             Assert.True(File.Exists(Path.Combine(root, "var", "engine.db")), "serve did not open the embedded database: " + string.Join(" | ", lines));
         }
