@@ -114,30 +114,19 @@ public sealed class WebApiTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("not json", "not JSON")]
-    [InlineData("[1, 2]", "JSON object")]
-    [InlineData("{\"datasource\":\"custom\"}", "metricSpec")]
-    [InlineData("{\"datasource\":\"custom\",\"metricSpec\":{}}", "metric")]
-    [InlineData("{\"datasource\":\"elsewhere\",\"metricSpec\":{\"metric\":\"x\"}}", "datasource")]
-    [InlineData("{\"datasource\":\"custom\",\"metricSpec\":{\"metric\":\"x\"},\"modelParams\":{\"min\":\"low\",\"max\":1}}", "min")]
-    public async Task Bad_monitor_bodies_are_400_naming_the_field(string body, string expected)
+    [InlineData("/api/models", "not json", "not JSON")]
+    [InlineData("/api/models", "[1, 2]", "JSON object")]
+    [InlineData("/api/models", "{\"datasource\":\"custom\"}", "metricSpec")]
+    [InlineData("/api/models", "{\"datasource\":\"custom\",\"metricSpec\":{}}", "metric")]
+    [InlineData("/api/models", "{\"datasource\":\"elsewhere\",\"metricSpec\":{\"metric\":\"x\"}}", "datasource")]
+    [InlineData("/api/models", "{\"datasource\":\"custom\",\"metricSpec\":{\"metric\":\"x\"},\"modelParams\":{\"min\":\"low\",\"max\":1}}", "min")]
+    [InlineData("/api/models/import", "not json", "not JSON")]
+    [InlineData("/api/models/import", "\"text\"", "JSON object")]
+    [InlineData("/api/models/import", "{\"datasource\":\"custom\",\"metricSpec\":{}}", "metric")]
+    [InlineData("/api/models/import", "{\"datasource\":\"custom\",\"metricSpec\":{\"metric\":\"x\"},\"data\":\"rows\"}", "data")]
+    public async Task Bad_monitor_and_import_bodies_are_400_naming_the_field(string path, string body, string expected)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/models") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        using var response = await _http.SendAsync(request);
-        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(expected, (string?)json["error"], StringComparison.OrdinalIgnoreCase);
-    }
-
-    [Theory]
-    [InlineData("not json", "not JSON")]
-    [InlineData("\"text\"", "JSON object")]
-    [InlineData("{\"datasource\":\"custom\",\"metricSpec\":{}}", "metric")]
-    [InlineData("{\"datasource\":\"custom\",\"metricSpec\":{\"metric\":\"x\"},\"data\":\"rows\"}", "data")]
-    public async Task Bad_import_bodies_are_400_naming_the_field(string body, string expected)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/models/import") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         using var response = await _http.SendAsync(request);
         var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
