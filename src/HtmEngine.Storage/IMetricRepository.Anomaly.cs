@@ -18,6 +18,18 @@ public partial interface IMetricRepository
     /// <exception cref="MetricNotFoundException">No such metric.</exception>
     Task<bool> CommitAnomalyScoresAsync(string uid, ReadOnlyMemory<ScoreUpdate> updates, Func<MetricRow, string?> rewriteModelParams, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Commits the anomaly batches of several metrics in one transaction: each metric as
+    /// <see cref="CommitAnomalyScoresAsync"/> does (row lock, callback, scores, <c>model_params</c>), the metric rows
+    /// locked in ordinal uid order (the storer's order, so the two never wait on each other in a cycle). A metric whose
+    /// callback abandons it, or that does not exist, is left unchanged; the others are committed. Callbacks may run
+    /// more than once (transient errors retry the whole unit).
+    /// </summary>
+    /// <param name="commits">One entry per metric (uids distinct).</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>Per entry, in the order given: committed, abandoned by its callback, or metric not found.</returns>
+    Task<AnomalyCommitOutcome[]> CommitAnomalyScoresBatchAsync(IReadOnlyList<AnomalyCommit> commits, CancellationToken cancellationToken = default);
+
     /// <summary>Number of the metric's rows with a non-null <c>raw_anomaly_score</c>.</summary>
     /// <param name="uid">The metric.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
@@ -47,4 +59,23 @@ public partial interface IMetricRepository
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>How many rows were deleted.</returns>
     Task<int> DeleteOldMetricDataAsync(string uid, DateTime olderThan, int keepNewest, bool scoredOnly, int maxRows, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One metric's part of <see cref="IMetricRepository.CommitAnomalyScoresBatchAsync"/>.</summary>
+/// <param name="Uid">The metric.</param>
+/// <param name="Updates">The scored rows.</param>
+/// <param name="RewriteModelParams">Decides, under the row lock, the new <c>model_params</c>; null abandons this metric.</param>
+public sealed record AnomalyCommit(string Uid, ReadOnlyMemory<ScoreUpdate> Updates, Func<MetricRow, string?> RewriteModelParams);
+
+/// <summary>What <see cref="IMetricRepository.CommitAnomalyScoresBatchAsync"/> did with one metric.</summary>
+public enum AnomalyCommitOutcome
+{
+    /// <summary>Scores and <c>model_params</c> written.</summary>
+    Committed,
+
+    /// <summary>The callback returned null: nothing written for this metric.</summary>
+    Abandoned,
+
+    /// <summary>No such metric: nothing written.</summary>
+    NotFound,
 }

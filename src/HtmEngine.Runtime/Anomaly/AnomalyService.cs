@@ -62,6 +62,18 @@ public sealed class AnomalyService : IEngineService
     /// <summary>What the service did so far.</summary>
     public AnomalyServiceCounters Counters { get; } = new();
 
+    /// <summary>
+    /// Where the service's time goes: reading the metric row, loading likelihood histories, the likelihood and display
+    /// values, the commits of scores and state, and the publishes to the results exchange (confirmed).
+    /// </summary>
+    public StageTimings Timings { get; } = new("metric", "history", "likelihood", "commit", "publish");
+
+    private const int StageMetric = 0;
+    private const int StageHistory = 1;
+    private const int StageLikelihood = 2;
+    private const int StageCommit = 3;
+    private const int StagePublish = 4;
+
     /// <inheritdoc/>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -127,32 +139,51 @@ public sealed class AnomalyService : IEngineService
 
         if (order is not null)
         {
-            foreach (var uid in order)
+            // The metrics' new scores are committed together, in one transaction (one commit per message instead of
+            // one per metric); the likelihood of each metric is computed first, exactly as before.
+            var batch = new List<PendingCommit>(order.Count);
+            try
             {
-                var group = groups![uid];
-                group.Sort(static (a, b) => a.Rowid.CompareTo(b.Rowid));
-                bool done;
-                try
+                foreach (var uid in order)
                 {
-                    done = await ProcessInferencesAsync(uid, group, message.FailedAttempts, outgoing, cancellationToken).ConfigureAwait(false);
-                }
-                catch
-                {
-                    // Whatever was fed into the cached history did not reach the database.
-                    _histories.Remove(uid);
-                    throw;
+                    var group = groups![uid];
+                    group.Sort(static (a, b) => a.Rowid.CompareTo(b.Rowid));
+                    bool done;
+                    try
+                    {
+                        done = await ProcessInferencesAsync(uid, group, message.FailedAttempts, outgoing, batch, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        // Whatever was fed into the cached history did not reach the database.
+                        _histories.Remove(uid);
+                        throw;
+                    }
+
+                    if (!done)
+                    {
+                        ForgetHistories(batch);
+                        return ConsumeOutcome.Retry;
+                    }
                 }
 
-                if (!done)
+                if (batch.Count > 0 && !await CommitBatchAsync(batch, message.FailedAttempts, outgoing, cancellationToken).ConfigureAwait(false))
                 {
                     return ConsumeOutcome.Retry;
                 }
+            }
+            catch
+            {
+                ForgetHistories(batch);
+                throw;
             }
         }
 
         if (outgoing.Count > 0)
         {
+            long t = System.Diagnostics.Stopwatch.GetTimestamp();
             await _bus.PublishToExchangeAsync(_options.ResultsExchange, outgoing, cancellationToken).ConfigureAwait(false);
+            Timings.Add(StagePublish, t);
             Counters.AddPublished(outgoing.Count);
         }
 
@@ -161,15 +192,20 @@ public sealed class AnomalyService : IEngineService
 
     // ---------------------------------------------------------------- inference results
 
-    /// <summary>Scores, stores and prepares the publication of one metric's results; false asks for a retry.</summary>
-    private async Task<bool> ProcessInferencesAsync(string uid, List<ModelResult> group, int failedAttempts, List<OutgoingMessage> outgoing, CancellationToken cancellationToken)
+    /// <summary>
+    /// Scores, stores and prepares the publication of one metric's results; false asks for a retry. With
+    /// <paramref name="batch"/>, new scores are not committed here but added to it (see <see cref="CommitBatchAsync"/>).
+    /// </summary>
+    private async Task<bool> ProcessInferencesAsync(string uid, List<ModelResult> group, int failedAttempts, List<OutgoingMessage> outgoing, List<PendingCommit>? batch, CancellationToken cancellationToken)
     {
         for (int attempt = 1; ; attempt++)
         {
             MetricRow metric;
             try
             {
+                long t = System.Diagnostics.Stopwatch.GetTimestamp();
                 metric = await _repository.GetMetricAsync(uid, cancellationToken).ConfigureAwait(false);
+                Timings.Add(StageMetric, t);
             }
             catch (MetricNotFoundException)
             {
@@ -240,6 +276,13 @@ public sealed class AnomalyService : IEngineService
                 await AddStoredRowsAsync(uid, group, republishFrom, republishTo, rows, cancellationToken).ConfigureAwait(false);
             }
 
+            if (fresh.Count > 0 && batch is not null)
+            {
+                var pending = await ScoreAsync(uid, covered, state, fresh, rows, cancellationToken).ConfigureAwait(false);
+                batch.Add(pending with { Metric = metric, Group = group, Rows = rows });
+                return true;
+            }
+
             if (fresh.Count > 0)
             {
                 var outcome = await ScoreAndCommitAsync(uid, covered, state, fresh, rows, cancellationToken).ConfigureAwait(false);
@@ -277,9 +320,25 @@ public sealed class AnomalyService : IEngineService
         Conflict,
     }
 
-    private async Task<CommitOutcome> ScoreAndCommitAsync(string uid, long covered, EngineLikelihoodState? state, List<ModelResult> fresh, List<ResultsRow> rows, CancellationToken cancellationToken)
+    /// <summary>One metric's scored results waiting for the message's batch commit.</summary>
+    private sealed record PendingCommit(string Uid, long Covered, ScoreUpdate[] Updates, string Envelope, int FirstNew, int FreshCount)
     {
+        public MetricRow Metric { get; init; } = null!;
+
+        public List<ModelResult> Group { get; init; } = null!;
+
+        public List<ResultsRow> Rows { get; init; } = null!;
+
+        /// <summary>Set by the commit's callback under the row lock.</summary>
+        public CommitOutcome Outcome { get; set; }
+    }
+
+    /// <summary>Feeds the fresh results into the likelihood (history loaded or cached) and appends their rows to <paramref name="rows"/>.</summary>
+    private async Task<PendingCommit> ScoreAsync(string uid, long covered, EngineLikelihoodState? state, List<ModelResult> fresh, List<ResultsRow> rows, CancellationToken cancellationToken)
+    {
+        long t = System.Diagnostics.Stopwatch.GetTimestamp();
         var history = await GetHistoryAsync(uid, covered, cancellationToken).ConfigureAwait(false);
+        t = Timings.Add(StageHistory, t);
         var updates = new ScoreUpdate[fresh.Count];
         int firstNew = rows.Count;
         ScoredRow[] one = new ScoredRow[1];
@@ -297,6 +356,106 @@ public sealed class AnomalyService : IEngineService
         }
 
         string envelope = LikelihoodEnvelope.Write(fresh[^1].Rowid, state);
+        Timings.Add(StageLikelihood, t);
+        return new PendingCommit(uid, covered, updates, envelope, firstNew, fresh.Count);
+    }
+
+    /// <summary>
+    /// Commits the scores of every metric of <paramref name="batch"/> in one transaction and adds their messages to
+    /// <paramref name="outgoing"/>. A metric whose likelihood state changed meanwhile goes through the one-metric path
+    /// again (re-read, re-scored); false asks for a retry of the message.
+    /// </summary>
+    private async Task<bool> CommitBatchAsync(List<PendingCommit> batch, int failedAttempts, List<OutgoingMessage> outgoing, CancellationToken cancellationToken)
+    {
+        var commits = new AnomalyCommit[batch.Count];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var pending = batch[i];
+            commits[i] = new AnomalyCommit(pending.Uid, pending.Updates, locked => Decide(locked, pending));
+        }
+
+        long t = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcomes = await _repository.CommitAnomalyScoresBatchAsync(commits, cancellationToken).ConfigureAwait(false);
+        Timings.Add(StageCommit, t);
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var pending = batch[i];
+            if (outcomes[i] == AnomalyCommitOutcome.Committed)
+            {
+                outgoing.Add(InferenceMessage(pending.Metric, pending.Rows));
+                Counters.AddScored(pending.FreshCount);
+                continue;
+            }
+
+            _histories.Remove(pending.Uid);
+            if (outcomes[i] == AnomalyCommitOutcome.Abandoned && pending.Outcome == CommitOutcome.Conflict)
+            {
+                AnomalyLog.Conflict(_logger, pending.Uid);
+                if (!await ProcessInferencesAsync(pending.Uid, pending.Group, failedAttempts, outgoing, null, cancellationToken).ConfigureAwait(false))
+                {
+                    ForgetHistories(batch);
+                    return false;
+                }
+
+                continue;
+            }
+
+            // Deleted, or no longer ACTIVE: its new rows are dropped, the republished ones still go out.
+            Drop(pending.Uid, pending.FreshCount, "metric left ACTIVE while its results were processed");
+            pending.Rows.RemoveRange(pending.FirstNew, pending.Rows.Count - pending.FirstNew);
+            if (pending.Rows.Count > 0)
+            {
+                outgoing.Add(InferenceMessage(pending.Metric, pending.Rows));
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The batch commit's decision for one metric under its row lock (see <see cref="ScoreAndCommitAsync"/>).</summary>
+    private static string? Decide(MetricRow locked, PendingCommit pending)
+    {
+        if (!AcceptsResults(locked.Status))
+        {
+            pending.Outcome = CommitOutcome.NotActive;
+            return null;
+        }
+
+        long now;
+        try
+        {
+            now = LikelihoodEnvelope.ReadRowid(locked.ModelParams);
+        }
+        catch (FormatException)
+        {
+            now = -1;
+        }
+
+        if (now != pending.Covered)
+        {
+            pending.Outcome = CommitOutcome.Conflict;
+            return null;
+        }
+
+        pending.Outcome = CommitOutcome.Committed;
+        return LikelihoodEnvelope.Merge(locked.ModelParams, pending.Envelope);
+    }
+
+    private void ForgetHistories(List<PendingCommit> batch)
+    {
+        foreach (var pending in batch)
+        {
+            _histories.Remove(pending.Uid);
+        }
+    }
+
+    private async Task<CommitOutcome> ScoreAndCommitAsync(string uid, long covered, EngineLikelihoodState? state, List<ModelResult> fresh, List<ResultsRow> rows, CancellationToken cancellationToken)
+    {
+        var scored = await ScoreAsync(uid, covered, state, fresh, rows, cancellationToken).ConfigureAwait(false);
+        var updates = scored.Updates;
+        var envelope = scored.Envelope;
+        int firstNew = scored.FirstNew;
+        long t = System.Diagnostics.Stopwatch.GetTimestamp();
         var outcome = CommitOutcome.Committed;
         bool committed;
         try
@@ -338,6 +497,8 @@ public sealed class AnomalyService : IEngineService
             committed = false;
             outcome = CommitOutcome.NotActive;
         }
+
+        Timings.Add(StageCommit, t);
 
         if (!committed)
         {

@@ -62,7 +62,26 @@ public sealed class ModelCheckpointStore
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(model);
-        byte[] modelBytes = model.Save();
+        return Write(metricUid, lastRowid, definition, model.Save());
+    }
+
+    /// <summary>
+    /// Writes the checkpoint of a model that has scored no row yet: the definition alone, no model bytes (a fresh
+    /// model is what <see cref="ModelFactory.Build"/> makes of its definition, deterministically), so defining a model
+    /// costs a small file instead of serialising megabytes of freshly initialised pooler. <see cref="TryLoad"/> builds
+    /// the model from the definition.
+    /// </summary>
+    /// <param name="metricUid">The metric.</param>
+    /// <param name="definition">The model's definition.</param>
+    /// <returns>The file's length.</returns>
+    public long SaveDefinition(string metricUid, ModelDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return Write(metricUid, 0, definition, []);
+    }
+
+    private long Write(string metricUid, long lastRowid, ModelDefinition definition, byte[] modelBytes)
+    {
         var writer = new CheckpointWriter(FileKind, FileVersion, initialCapacity: modelBytes.Length + 1024);
         writer.WriteString(metricUid);
         writer.WriteInt64(lastRowid);
@@ -119,7 +138,14 @@ public sealed class ModelCheckpointStore
                 throw new CheckpointFormatException("unread bytes after the model");
             }
 
-            checkpoint = new ModelCheckpoint(uid, lastRowid, definition, HtmModel.Load(modelBytes));
+            if (modelBytes.Length == 0 && lastRowid != 0)
+            {
+                throw new CheckpointFormatException($"no model bytes, but last rowid {lastRowid}");
+            }
+
+            // No model bytes: a definition-only checkpoint (SaveDefinition) of a model that scored nothing yet.
+            HtmModel model = modelBytes.Length == 0 ? ModelFactory.Build(definition) : HtmModel.Load(modelBytes);
+            checkpoint = new ModelCheckpoint(uid, lastRowid, definition, model);
             return true;
         }
         catch (Exception e) when (e is CheckpointFormatException or FormatException or ArgumentException or IndexOutOfRangeException or InvalidDataException or OverflowException)

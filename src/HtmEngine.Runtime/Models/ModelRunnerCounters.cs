@@ -3,6 +3,13 @@ namespace HtmEngine.Runtime.Models;
 /// <summary>What the model runners of one process did since they started; read with <see cref="Snapshot"/>.</summary>
 public sealed class ModelRunnerCounters
 {
+    internal const int StageScore = 0;
+    internal const int StageRead = 1;
+    internal const int StagePublish = 2;
+    internal const int StageCheckpoint = 3;
+    internal const int StageLoad = 4;
+    internal const int StageBuild = 5;
+    internal const int StageLookup = 6;
     private long _rowsScored;
     private long _rowsCaughtUp;
     private long _duplicateRows;
@@ -18,6 +25,12 @@ public sealed class ModelRunnerCounters
     private long _checkpointsWritten;
     private long _corruptCheckpoints;
     private long _leftoverTempFiles;
+
+    /// <summary>
+    /// Where the runners' time goes, summed over all shards: model steps, catch-up reads from <c>metric_data</c>,
+    /// result publishes (confirmed), checkpoint saves, checkpoint loads, model builds, and metric look-ups.
+    /// </summary>
+    public HtmEngine.Runtime.Hosting.StageTimings Timings { get; } = new("score", "read", "publish", "checkpoint", "load", "build", "lookup");
 
     /// <summary>A consistent-enough copy of the counters.</summary>
     /// <returns>The values now.</returns>

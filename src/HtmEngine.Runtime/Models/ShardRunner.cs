@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using HtmEngine.Bus;
 using HtmEngine.Core.Models;
@@ -273,7 +274,7 @@ internal sealed class ShardRunner
             HtmModel model;
             try
             {
-                model = ModelFactory.Build(definition);
+                model = TimedBuild(definition);
             }
             catch (ArgumentException e)
             {
@@ -298,7 +299,9 @@ internal sealed class ShardRunner
         long lastStored;
         try
         {
+            long t = Stopwatch.GetTimestamp();
             lastStored = (await _repository.GetMetricAsync(uid, cancellationToken).ConfigureAwait(false)).LastRowid;
+            _counters.Timings.Add(ModelRunnerCounters.StageLookup, t);
         }
         catch (MetricNotFoundException)
         {
@@ -335,7 +338,9 @@ internal sealed class ShardRunner
                 Limit = _options.ChunkSize,
                 Fields = MetricDataFields.Timestamp | MetricDataFields.MetricValue,
             };
+            long t = Stopwatch.GetTimestamp();
             IReadOnlyList<MetricDataRow> rows = await _repository.GetMetricDataAsync(query, cancellationToken).ConfigureAwait(false);
+            _counters.Timings.Add(ModelRunnerCounters.StageRead, t);
             for (int i = 0; i < rows.Count; i++)
             {
                 MetricDataRow row = rows[i];
@@ -355,7 +360,9 @@ internal sealed class ShardRunner
         HtmModel model = slot.Model!;
         if (double.IsFinite(value))
         {
+            long t = Stopwatch.GetTimestamp();
             double raw = model.Step(timestamp, value);
+            _counters.Timings.Add(ModelRunnerCounters.StageScore, t);
             _pending.Add(ModelResult.Scored(slot.Uid, rowid, timestamp, value, raw));
             _counters.RowScored(caughtUp);
         }
@@ -462,12 +469,14 @@ internal sealed class ShardRunner
             return;
         }
 
+        long t = Stopwatch.GetTimestamp();
         byte[] body = ModelMessageCodec.EncodeResults(CollectionsMarshal.AsSpan(_pending));
         string id = _messageId + "." + _flushIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _flushIndex++;
         OutgoingMessage[] batch = [new OutgoingMessage(body, id, null, ModelMessageCodec.ResultsContentType)];
         await _bus.PublishToQueueAsync(_options.ResultsQueue, batch, cancellationToken).ConfigureAwait(false);
         _counters.ResultMessage();
+        _counters.Timings.Add(ModelRunnerCounters.StagePublish, t);
         _pending.Clear();
         foreach (ModelSlot slot in _touched)
         {
@@ -515,7 +524,7 @@ internal sealed class ShardRunner
                     return null;
                 }
 
-                model = ModelFactory.Build(definition);
+                model = TimedBuild(definition);
             }
             catch (Exception e) when (e is FormatException or ArgumentException)
             {
@@ -537,7 +546,7 @@ internal sealed class ShardRunner
     /// <summary>Reads an unknown metric's checkpoint into a new hot slot; null when there is none or it is unusable.</summary>
     private ModelSlot? TryLoadCheckpoint(string uid)
     {
-        if (_store.TryLoad(uid, out ModelCheckpoint? checkpoint, out string? problem))
+        if (TimedLoad(uid, out ModelCheckpoint? checkpoint, out string? problem))
         {
             var slot = new ModelSlot(uid, checkpoint!.Definition) { CheckpointedRowid = checkpoint.LastRowid };
             AddHot(slot, checkpoint.Model, checkpoint.LastRowid);
@@ -564,7 +573,7 @@ internal sealed class ShardRunner
             return;
         }
 
-        if (_store.TryLoad(slot.Uid, out ModelCheckpoint? checkpoint, out string? problem) && checkpoint!.Definition == slot.Definition)
+        if (TimedLoad(slot.Uid, out ModelCheckpoint? checkpoint, out string? problem) && checkpoint!.Definition == slot.Definition)
         {
             AddHot(slot, checkpoint.Model, checkpoint.LastRowid);
             slot.CheckpointedRowid = checkpoint.LastRowid;
@@ -579,7 +588,7 @@ internal sealed class ShardRunner
             }
 
             // Rebuilt from scratch: the next row (or recovery) replays everything from the database.
-            AddHot(slot, ModelFactory.Build(slot.Definition), lastRowid: 0);
+            AddHot(slot, TimedBuild(slot.Definition), lastRowid: 0);
             slot.CheckpointedRowid = -1;
             _counters.ModelBuilt();
             SaveIfChanged(slot, force: true);
@@ -587,6 +596,22 @@ internal sealed class ShardRunner
 
         Touch(slot);
         await EnforceBudgetAsync(slot, cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool TimedLoad(string uid, out ModelCheckpoint? checkpoint, out string? problem)
+    {
+        long t = Stopwatch.GetTimestamp();
+        bool loaded = _store.TryLoad(uid, out checkpoint, out problem);
+        _counters.Timings.Add(ModelRunnerCounters.StageLoad, t);
+        return loaded;
+    }
+
+    private HtmModel TimedBuild(ModelDefinition definition)
+    {
+        long t = Stopwatch.GetTimestamp();
+        HtmModel model = ModelFactory.Build(definition);
+        _counters.Timings.Add(ModelRunnerCounters.StageBuild, t);
+        return model;
     }
 
     private void AddHot(ModelSlot slot, HtmModel model, long lastRowid)
@@ -649,7 +674,18 @@ internal sealed class ShardRunner
             return false;
         }
 
-        _store.Save(slot.Uid, slot.LastRowid, slot.Definition, slot.Model!);
+        long t = Stopwatch.GetTimestamp();
+        if (slot.LastRowid == 0)
+        {
+            // Nothing scored yet: the model is its definition's fresh build.
+            _store.SaveDefinition(slot.Uid, slot.Definition);
+        }
+        else
+        {
+            _store.Save(slot.Uid, slot.LastRowid, slot.Definition, slot.Model!);
+        }
+
+        _counters.Timings.Add(ModelRunnerCounters.StageCheckpoint, t);
         slot.CheckpointedRowid = slot.LastRowid;
         slot.RowsSinceCheckpoint = 0;
         _counters.CheckpointWritten();

@@ -92,6 +92,17 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
     /// <summary>What the storer has done so far.</summary>
     public MetricStorerCounters Counters { get; } = new();
 
+    /// <summary>
+    /// Where a message's time goes: decoding and grouping, storing (name resolution and the transaction), forwarding
+    /// to the shard queues (confirmed), and activations.
+    /// </summary>
+    public StageTimings Timings { get; } = new("decode", "store", "forward", "activate");
+
+    private const int StageDecode = 0;
+    private const int StageStore = 1;
+    private const int StageForward = 2;
+    private const int StageActivate = 3;
+
     /// <summary>Completes when the consumer ends (faulted when the broker cancelled it); null before start.</summary>
     public Task? Completion => _subscription?.Completion;
 
@@ -221,6 +232,7 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
     private async ValueTask<ConsumeOutcome> ProcessAsync(BusMessage message, CancellationToken busToken)
     {
         Counters.AddMessage();
+        long t = System.Diagnostics.Stopwatch.GetTimestamp();
         DecodedMetricMessage decoded;
         try
         {
@@ -248,11 +260,15 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
         if (decoded.Samples.Count > 0)
         {
             GroupByMetric(decoded.Samples);
+            t = Timings.Add(StageDecode, t);
             try
             {
                 await StoreAsync(busToken).ConfigureAwait(false);
+                t = Timings.Add(StageStore, t);
                 await ForwardAsync(busToken).ConfigureAwait(false);
+                t = Timings.Add(StageForward, t);
                 await ActivateAsync().ConfigureAwait(false);
+                Timings.Add(StageActivate, t);
             }
             finally
             {

@@ -38,6 +38,64 @@ internal abstract partial class SqlMetricRepository
     }
 
     /// <inheritdoc/>
+    public Task<AnomalyCommitOutcome[]> CommitAnomalyScoresBatchAsync(IReadOnlyList<AnomalyCommit> commits, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commits);
+        if (commits.Count == 0)
+        {
+            return Task.FromResult(Array.Empty<AnomalyCommitOutcome>());
+        }
+
+        // Lock order: ordinal uid, as the storer's batch (SqlMetricRepository.Storer) locks its metrics.
+        var order = new int[commits.Count];
+        var keys = new string[commits.Count];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+            keys[i] = commits[i].Uid ?? throw new ArgumentException("a commit without a uid", nameof(commits));
+        }
+
+        Array.Sort(keys, order, StringComparer.Ordinal);
+        return WriteAsync(
+            (Repo: this, Commits: commits, Order: order),
+            static async (c, tx, s, attempt, ct) =>
+            {
+                var outcomes = new AnomalyCommitOutcome[s.Commits.Count];
+                foreach (var i in s.Order)
+                {
+                    var commit = s.Commits[i];
+                    var metric = await s.Repo.TryGetMetricAsync(c, tx, commit.Uid, lockRow: true, ct).ConfigureAwait(false);
+                    if (metric is null)
+                    {
+                        outcomes[i] = AnomalyCommitOutcome.NotFound;
+                        continue;
+                    }
+
+                    var modelParams = commit.RewriteModelParams(metric);
+                    if (modelParams is null)
+                    {
+                        outcomes[i] = AnomalyCommitOutcome.Abandoned;
+                        continue;
+                    }
+
+                    if (!commit.Updates.IsEmpty)
+                    {
+                        await s.Repo.UpdateScoresCoreAsync(c, tx, commit.Uid, commit.Updates, ct).ConfigureAwait(false);
+                    }
+
+                    using var cmd = Command(c, tx, "UPDATE metric SET model_params = @value WHERE uid = @uid");
+                    Add(cmd, "@value", modelParams);
+                    Add(cmd, "@uid", commit.Uid);
+                    await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                    outcomes[i] = AnomalyCommitOutcome.Committed;
+                }
+
+                return outcomes;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc/>
     public Task<long> CountScoredRowsAsync(string uid, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uid);

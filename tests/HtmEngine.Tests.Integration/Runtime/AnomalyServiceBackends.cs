@@ -28,6 +28,7 @@ public sealed class EmbeddedAnomalyServiceTests : AnomalyServiceContract
     [Fact] public Task Define_failure() => Define_model_failure_sets_error_with_the_message();
     [Fact] public Task Delete_published() => Delete_model_result_is_published_even_for_a_deleted_metric();
     [Fact] public Task Unknown_dropped() => Results_of_unknown_or_inactive_metrics_are_dropped_and_acknowledged();
+    [Fact] public Task Several_metrics_one_commit() => Results_of_several_metrics_in_one_message_are_committed_together();
     [Fact] public Task Undecodable() => Undecodable_message_is_dead_lettered_and_the_service_goes_on();
     [Fact] public Task Inference_failure() => Failed_inference_puts_the_metric_in_error();
     [Fact] public Task Model_params_kept() => Likelihood_state_keeps_the_other_members_of_model_params();
@@ -62,6 +63,7 @@ public sealed class ServersAnomalyServiceTests : AnomalyServiceContract
     [ServerFact(TestServer.All)] public Task Define_failure() => Define_model_failure_sets_error_with_the_message();
     [ServerFact(TestServer.All)] public Task Delete_published() => Delete_model_result_is_published_even_for_a_deleted_metric();
     [ServerFact(TestServer.All)] public Task Unknown_dropped() => Results_of_unknown_or_inactive_metrics_are_dropped_and_acknowledged();
+    [ServerFact(TestServer.All)] public Task Several_metrics_one_commit() => Results_of_several_metrics_in_one_message_are_committed_together();
     [ServerFact(TestServer.All)] public Task Undecodable() => Undecodable_message_is_dead_lettered_and_the_service_goes_on();
     [ServerFact(TestServer.All)] public Task Inference_failure() => Failed_inference_puts_the_metric_in_error();
     [ServerFact(TestServer.All)] public Task Model_params_kept() => Likelihood_state_keeps_the_other_members_of_model_params();

@@ -430,6 +430,50 @@ public abstract class AnomalyServiceContract : IAsyncLifetime
         Assert.Empty(PublishedRows(unmonitored.Uid));
     }
 
+    public async Task Results_of_several_metrics_in_one_message_are_committed_together()
+    {
+        const int N = 260;
+        var (ts, values, raw) = Series(N, seed: 11);
+        var expected = ReferenceScores(Small, ts, values, raw);
+        var first = await CreateMetricAsync("together1", MetricStatus.Active, ts, values);
+        var inactive = await CreateMetricAsync("together2", MetricStatus.Unmonitored, ts, values);
+        var second = await CreateMetricAsync("together3", MetricStatus.Active, ts, values);
+        var service = await StartServiceAsync(Small);
+
+        // Two messages, each with three metrics' results interleaved row by row, as the runners' catch-up chunks are.
+        var messages = new ModelResult[2][];
+        for (int m = 0; m < 2; m++)
+        {
+            var a = Results(first.Uid, ts, values, raw, m * (N / 2), N / 2);
+            var b = Results(inactive.Uid, ts, values, raw, m * 5, 5);
+            var c = Results(second.Uid, ts, values, raw, m * (N / 2), N / 2);
+            var mixed = new List<ModelResult>();
+            for (int i = 0; i < N / 2; i++)
+            {
+                mixed.Add(a[i]);
+                mixed.Add(c[i]);
+                if (i < b.Length)
+                {
+                    mixed.Add(b[i]);
+                }
+            }
+
+            messages[m] = [.. mixed];
+        }
+
+        await PublishResultsAsync(messages);
+        await WaitCoveredAsync(first.Uid, N);
+        await WaitCoveredAsync(second.Uid, N);
+        await AssertScoredAsync(first.Uid, raw, expected, ts, values);
+        await AssertScoredAsync(second.Uid, raw, expected, ts, values);
+        Assert.Equal(10, service.Counters.Dropped);
+        Assert.All(await Repository.GetMetricDataAsync(new MetricDataQuery { Uid = inactive.Uid }), r => Assert.Null(r.RawAnomalyScore));
+
+        // One transaction per message, not one per metric.
+        Assert.Equal(2, service.Timings.Calls(3));
+        Assert.Equal("commit", service.Timings.Name(3));
+    }
+
     public async Task Undecodable_message_is_dead_lettered_and_the_service_goes_on()
     {
         var (ts, values, raw) = Series(5, seed: 2);

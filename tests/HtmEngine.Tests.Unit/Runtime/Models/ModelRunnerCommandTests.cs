@@ -113,6 +113,38 @@ public sealed class ModelRunnerCommandTests
     }
 
     [Fact]
+    public async Task A_definition_only_checkpoint_loads_as_the_fresh_model_and_is_corrupt_with_a_rowid()
+    {
+        string root = Path.Combine(Path.GetTempPath(), "htmengine-ckpt-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var store = new ModelCheckpointStore(root);
+            long size = store.SaveDefinition("fresh", RunnerHarness.Definition);
+            Assert.True(size < 4096, $"a definition-only checkpoint has {size} bytes");
+            Assert.True(store.TryPeekLastRowid("fresh", out long peeked));
+            Assert.Equal(0, peeked);
+            Assert.True(store.TryLoad("fresh", out ModelCheckpoint? checkpoint, out string? problem));
+            Assert.Null(problem);
+            Assert.Equal(RunnerHarness.Definition, checkpoint!.Definition);
+            Assert.Equal(ModelFactory.Build(RunnerHarness.Definition).Save(), checkpoint.Model.Save());
+
+            // The same layout claiming a scored row but carrying no model is damaged, not a fresh model.
+            var writer = new HtmEngine.Core.Checkpoints.CheckpointWriter(ModelCheckpointStore.FileKind, ModelCheckpointStore.FileVersion, 256);
+            writer.WriteString("claims");
+            writer.WriteInt64(7);
+            writer.WriteString(RunnerHarness.Definition.ToJson());
+            writer.WriteSpan(ReadOnlySpan<byte>.Empty);
+            await File.WriteAllBytesAsync(store.PathOf("claims"), writer.Complete());
+            Assert.False(store.TryLoad("claims", out _, out problem));
+            Assert.Contains("no model bytes", problem, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Checkpoint_files_round_trip_and_odd_uids_get_safe_file_names()
     {
         string root = Path.Combine(Path.GetTempPath(), "htmengine-ckpt-" + Guid.NewGuid().ToString("N")[..8]);
