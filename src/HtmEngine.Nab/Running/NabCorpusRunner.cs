@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using HtmEngine.Core.Anomaly;
 using HtmEngine.Core.Models;
 using HtmEngine.Nab.Scoring;
@@ -30,6 +31,10 @@ public static class NabCorpusRunner
         _ = ModelParameters.Create(options.ParameterSet, 0, 1, options.TemporalMemory);
         ArgumentNullException.ThrowIfNull(options.Detection);
         options.Detection.Validate();
+        if (options.FileRunner is not null && options.ReplayDirectory is not null)
+        {
+            throw new ArgumentException("A file runner and a replay directory cannot be combined.", nameof(options));
+        }
 
         NabCorpus corpus = NabCorpus.Load(options.DataDirectory, options.LabelsPath, options.Files, options.FilesSource);
         IReadOnlyList<NabLabeledFile> files = corpus.Files;
@@ -69,16 +74,24 @@ public static class NabCorpusRunner
         var clock = Stopwatch.StartNew();
         using (var ticker = new Timer(static state => ((ProgressTracker)state!).Report(), tracker, 1000, 1000))
         {
-            Parallel.ForEach(
-                Partitioner.Create(order, EnumerablePartitionerOptions.NoBuffering),
-                new ParallelOptions { MaxDegreeOfParallelism = options.Jobs, CancellationToken = cancellationToken },
-                index =>
-                {
-                    var fileClock = Stopwatch.StartNew();
-                    (scores[index], rawScores[index]) = RunFile(files[index], options, tracker, cancellationToken);
-                    seconds[index] = fileClock.Elapsed.TotalSeconds;
-                    tracker.FileDone();
-                });
+            try
+            {
+                Parallel.ForEach(
+                    Partitioner.Create(order, EnumerablePartitionerOptions.NoBuffering),
+                    new ParallelOptions { MaxDegreeOfParallelism = options.Jobs, CancellationToken = cancellationToken },
+                    index =>
+                    {
+                        var fileClock = Stopwatch.StartNew();
+                        (scores[index], rawScores[index]) = RunFile(files[index], options, tracker, cancellationToken);
+                        seconds[index] = fileClock.Elapsed.TotalSeconds;
+                        tracker.FileDone();
+                    });
+            }
+            catch (AggregateException e) when (e.InnerExceptions.OfType<NabDataException>().FirstOrDefault() is { } data)
+            {
+                // A file's data problem (a file runner's, e.g. rows the engine refused) surfaces as itself, naming the file.
+                ExceptionDispatchInfo.Capture(data).Throw();
+            }
         }
 
         TimeSpan detectTime = clock.Elapsed;
@@ -114,15 +127,18 @@ public static class NabCorpusRunner
     private static (double[] Scores, double[] RawScores) RunFile(NabLabeledFile file, NabRunOptions options, ProgressTracker? tracker, CancellationToken cancellationToken)
     {
         NabSeries series = file.Series ?? throw new InvalidOperationException($"The corpus was loaded without the series of {file.Name}.");
-        double min = double.PositiveInfinity;
-        double max = double.NegativeInfinity;
-        foreach (double v in series.Values)
+        if (options.FileRunner is { } fileRunner)
         {
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
+            (double[] Scores, double[] RawScores) result = fileRunner(file, count => tracker?.Records(count), cancellationToken);
+            if (result.Scores.Length != series.Length || result.RawScores.Length != series.Length)
+            {
+                throw new NabDataException(file.Name, null, $"the file runner returned {result.Scores.Length} scores and {result.RawScores.Length} raw scores for {series.Length} rows");
+            }
+
+            return result;
         }
 
-        (double paddedMin, double paddedMax) = ModelParameters.PadObservedRange(min, max);
+        (double paddedMin, double paddedMax) = PaddedRange(series);
         ModelParameters parameters = ModelParameters.Create(options.ParameterSet, paddedMin, paddedMax, options.TemporalMemory);
         int probation = NabAnomalyLikelihood.NabProbationaryPeriod(series.Length);
         double[]? replay = null;
@@ -167,6 +183,23 @@ public static class NabCorpusRunner
 
         tracker?.Records(pending);
         return (scores, raw);
+    }
+
+    /// <summary>NAB's value range for a file's model: the file's own min and max, padded by 20 % (<see cref="ModelParameters.PadObservedRange"/>).</summary>
+    /// <param name="series">The file's rows.</param>
+    /// <returns>The padded range.</returns>
+    public static (double Min, double Max) PaddedRange(NabSeries series)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        double min = double.PositiveInfinity;
+        double max = double.NegativeInfinity;
+        foreach (double v in series.Values)
+        {
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+
+        return ModelParameters.PadObservedRange(min, max);
     }
 
     private sealed class ProgressTracker(int totalFiles, long totalRecords, Action<NabRunProgress>? sink)

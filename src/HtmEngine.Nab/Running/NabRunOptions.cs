@@ -1,4 +1,5 @@
 using HtmEngine.Core.Models;
+using HtmEngine.Nab.Scoring;
 
 namespace HtmEngine.Nab.Running;
 
@@ -45,4 +46,20 @@ public sealed record NabRunOptions
 
     /// <summary>How many files run at once.</summary>
     public int Jobs { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Scores one file instead of the bare model (e.g. <c>htmengine nab --mode engine</c>: the file through the whole
+    /// engine); null runs <see cref="NabDetector"/>. Its scores are written and scored exactly like the bare model's;
+    /// <see cref="ParameterSet"/>, <see cref="TemporalMemory"/> and <see cref="Detection"/> are then the runner's
+    /// business, and <see cref="ReplayDirectory"/> must be null.
+    /// </summary>
+    public NabFileRunner? FileRunner { get; init; }
 }
+
+/// <summary>Scores one corpus file: one final and one raw score per row, in row order.</summary>
+/// <param name="file">The file, loaded with its series.</param>
+/// <param name="recordsDone">Report records finished (a count since the last call), for the progress line.</param>
+/// <param name="cancellationToken">Stops the file.</param>
+/// <returns>The final and raw scores, each of <see cref="NabLabeledFile.RowCount"/> values.</returns>
+/// <exception cref="NabDataException">The file cannot be scored; the message names it.</exception>
+public delegate (double[] Scores, double[] RawScores) NabFileRunner(NabLabeledFile file, Action<int> recordsDone, CancellationToken cancellationToken);

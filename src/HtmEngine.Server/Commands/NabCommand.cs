@@ -3,6 +3,8 @@ using HtmEngine.Core.Models;
 using HtmEngine.Nab;
 using HtmEngine.Nab.Running;
 using HtmEngine.Nab.Scoring;
+using HtmEngine.Server.Configuration;
+using HtmEngine.Server.Hosting;
 
 namespace HtmEngine.Server.Commands;
 
@@ -21,6 +23,8 @@ public sealed class NabCommand : ICommand
                              [--params htmengine-0.3.4|nab] [--tm backtracking|tm] [--jobs N]
                              [--nupic] [--ensemble K] [--refractory N] [--averaging N]
                              [--tail complement|mirror] [--replay DIR]
+               htmengine nab --mode engine --data DIR --labels FILE [--files LIST] [--out DIR]
+                             [--detector NAME] [--params SET] [--tm KIND] [--jobs N] [--config DIR]
                htmengine nab score --help
 
         Runs one fresh model per corpus file with NAB's conventions: the file's own min and max
@@ -33,7 +37,22 @@ public sealed class NabCommand : ICommand
         last line: standard=<x> low_fp=<y> low_fn=<z> (normalised scores, thresholds optimised on
         the files run).
 
+        --mode engine runs each file through the real engine instead of a bare model: a private
+        embedded engine per file (SQLite in a temp directory, in-process bus, the anomaly service,
+        model runner and storer as 'serve' builds them), the metric monitored with the file's
+        padded min/max, the rows published to the storer's queue, and the scores read back from
+        metric_data. The final score is then the engine's anomaly_score (htmengine-spec 8.3, what
+        users receive), not NAB's streaming likelihood; the raw scores equal the bare model's. A row
+        whose timestamp is at or before the previous row's is rejected by the storer (as over
+        Graphite) and carries the previous row's scores; the count is printed. The detector
+        options below (--nupic ... --tail) and --replay do not apply to it.
+
         Options:
+          --mode MODE       model (default): a bare model per file, scored with NAB's detector;
+                            engine: each file through the engine pipeline (see above).
+          --config DIR      Engine mode: the configuration whose [anomaly_likelihood] and
+                            [metric_streamer] settings the engines use (found as 'serve' finds
+                            it); storage and bus are always embedded, in a temp directory.
           --data DIR        NAB data folder (category sub-folders of timestamp,value CSVs).
           --labels FILE     NAB combined_windows.json.
           --files LIST      Text file of data paths relative to --data, one a line (# comments);
@@ -70,7 +89,7 @@ public sealed class NabCommand : ICommand
             return NabScoreCommand.Run([.. args.Skip(1)], stdout, stderr);
         }
 
-        var options = OptionParser.Parse(Name, args, ["--data", "--labels", "--files", "--out", "--detector", "--params", "--tm", "--jobs", "--replay", .. DetectorOptionsParser.ValueOptions], [DetectorOptionsParser.NuPicFlag], stderr);
+        var options = OptionParser.Parse(Name, args, ["--data", "--labels", "--files", "--out", "--detector", "--params", "--tm", "--jobs", "--replay", "--mode", "--config", .. DetectorOptionsParser.ValueOptions], [DetectorOptionsParser.NuPicFlag], stderr);
         if (options is null)
         {
             return 2;
@@ -123,6 +142,42 @@ public sealed class NabCommand : ICommand
             return Usage(stderr, detectionError!);
         }
 
+        string mode = options.Value("--mode") ?? "model";
+        NabFileRunner? fileRunner = null;
+        NabEngineRunner? engineRunner = null;
+        if (mode == "engine")
+        {
+            string? notForEngine = options.Flag(DetectorOptionsParser.NuPicFlag) ? DetectorOptionsParser.NuPicFlag
+                : options.Value("--replay") is not null ? "--replay"
+                : DetectorOptionsParser.ValueOptions.FirstOrDefault(o => options.Value(o) is not null);
+            if (notForEngine is not null)
+            {
+                return Usage(stderr, $"{notForEngine} does not apply to --mode engine (the engine's anomaly service computes the final score)");
+            }
+
+            EngineOptions engine;
+            try
+            {
+                engine = EngineOptions.Bind(ConfigSource.LoadValues(options.Value("--config")));
+            }
+            catch (ConfigurationException e)
+            {
+                stderr.WriteLine($"htmengine nab: configuration error: {e.Message}");
+                return 1;
+            }
+
+            engineRunner = new NabEngineRunner(engine, parameterSet, DetectCommand.TemporalMemoryName(tm));
+            fileRunner = engineRunner.RunFile;
+        }
+        else if (mode != "model")
+        {
+            return Usage(stderr, $"--mode '{mode}' must be model or engine");
+        }
+        else if (options.Value("--config") is not null)
+        {
+            return Usage(stderr, "--config applies to --mode engine only");
+        }
+
         string? filesList = options.Value("--files");
         try
         {
@@ -139,12 +194,20 @@ public sealed class NabCommand : ICommand
                 Detection = detection,
                 ReplayDirectory = options.Value("--replay"),
                 Jobs = jobs,
+                FileRunner = fileRunner,
             };
             NabRunResult result = NabCorpusRunner.Run(runOptions, p => ReportProgress(stderr, p));
             stderr.WriteLine();
             CultureInfo c = CultureInfo.InvariantCulture;
             NabScoreCommand.WriteReport(stdout, result.Score, result.Scorer, "optimised on these files");
-            stdout.WriteLine(string.Create(c, $"model: params={parameterSet} tm={DetectCommand.TemporalMemoryName(tm)} {DetectorOptionsParser.Describe(detection)} jobs={jobs}{(runOptions.ReplayDirectory is null ? "" : " replayed raw scores from " + runOptions.ReplayDirectory)}"));
+            stdout.WriteLine(fileRunner is null
+                ? string.Create(c, $"model: params={parameterSet} tm={DetectCommand.TemporalMemoryName(tm)} {DetectorOptionsParser.Describe(detection)} jobs={jobs}{(runOptions.ReplayDirectory is null ? "" : " replayed raw scores from " + runOptions.ReplayDirectory)}")
+                : string.Create(c, $"model: mode=engine params={parameterSet} tm={DetectCommand.TemporalMemoryName(tm)} score=engine anomaly_score (htmengine-spec 8.3) jobs={jobs}"));
+            if (engineRunner is not null)
+            {
+                stdout.WriteLine(string.Create(c, $"engine: {engineRunner.RejectedRows} rows in {engineRunner.FilesWithRejectedRows} files rejected by the storer (timestamp at or before the previous row's); they carry the previous row's scores"));
+            }
+
             stdout.WriteLine(string.Create(c, $"time: {result.Records} records, detection {result.DetectTime.TotalSeconds:F1} s ({result.Records / result.DetectTime.TotalSeconds:F0} records/s on {jobs} jobs), scoring {result.ScoreTime.TotalSeconds:F1} s"));
             stdout.WriteLine(result.Score.SummaryLine);
             return 0;
