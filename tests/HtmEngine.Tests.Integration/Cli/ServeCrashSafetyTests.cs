@@ -55,14 +55,12 @@ public sealed class ServeCrashSafetyTests : IDisposable
             File.Copy(file, Path.Combine(_conf, Path.GetFileName(file)));
         }
 
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            _port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        _port = FreePort();
+        int webPort = FreePort();
 
         Rewrite(Path.Combine(_conf, "application.conf"), "sqlite_path =", "sqlite_path = " + Path.Combine(_root, "var", "engine.db"));
         Rewrite(Path.Combine(_conf, "application.conf"), "plaintext_port =", "plaintext_port = " + _port.ToString(CultureInfo.InvariantCulture));
+        Rewrite(Path.Combine(_conf, "application.conf"), "listen =", "listen = 127.0.0.1:" + webPort.ToString(CultureInfo.InvariantCulture));
         Rewrite(Path.Combine(_conf, "model-checkpoint.conf"), "root =", "root = " + _checkpoints);
         _engine = ConfigLoader.Load(_conf);
     }
@@ -286,6 +284,13 @@ public sealed class ServeCrashSafetyTests : IDisposable
             Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
             await Task.Delay(100);
         }
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private static void Rewrite(string path, string linePrefix, string newLine)
