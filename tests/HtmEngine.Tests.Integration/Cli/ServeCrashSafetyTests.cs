@@ -29,10 +29,11 @@ namespace HtmEngine.Tests.Integration.Cli;
 /// duplicates (spec §3.3). Lines the killed process had accepted but not committed are lost with its in-process queue
 /// and are covered by that resend. The metrics are monitored through the <see cref="DatasourceAdapter"/> on the
 /// database before <c>serve</c> starts (there is no HTTP API yet, #8): the metrics are CREATE_PENDING with their model
-/// definition in <c>model_params</c>, and the runner builds each model from it when the first row arrives (the
-/// defineModel command goes to this process's own bus and is dropped; the metric stays CREATE_PENDING).
+/// definition in <c>model_params</c>. On the embedded backend the defineModel command goes to this process's own bus
+/// and is dropped, so the runner builds each model from <c>model_params</c> when the first row arrives (the metric stays
+/// CREATE_PENDING); with RabbitMQ the command reaches the engine and the metric becomes ACTIVE.
 /// </remarks>
-public sealed class ServeCrashSafetyTests : IDisposable
+public abstract class ServeCrashSafetyContract : IAsyncLifetime
 {
     private const int Rows = 500;
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(240);
@@ -41,16 +42,16 @@ public sealed class ServeCrashSafetyTests : IDisposable
     private readonly string _conf;
     private readonly string _checkpoints;
     private readonly int _port;
-    private readonly EngineOptions _engine;
+    private EngineOptions _engine = null!;
     private readonly string[] _names = ["crash.cpu", "crash.latency", "crash.queue"];
 
-    public ServeCrashSafetyTests()
+    /// <summary>Copies <paramref name="sourceConf"/> to a private directory with this test's port and checkpoint root.</summary>
+    protected ServeCrashSafetyContract(string sourceConf)
     {
-        string shipped = Path.Combine(TestServers.RepositoryRoot, "conf");
         _conf = Path.Combine(_root, "conf");
         _checkpoints = Path.Combine(_root, "checkpoints");
         Directory.CreateDirectory(_conf);
-        foreach (var file in Directory.GetFiles(shipped, "*.conf"))
+        foreach (var file in Directory.GetFiles(sourceConf, "*.conf"))
         {
             File.Copy(file, Path.Combine(_conf, Path.GetFileName(file)));
         }
@@ -58,24 +59,53 @@ public sealed class ServeCrashSafetyTests : IDisposable
         _port = FreePort();
         int webPort = FreePort();
 
-        Rewrite(Path.Combine(_conf, "application.conf"), "sqlite_path =", "sqlite_path = " + Path.Combine(_root, "var", "engine.db"));
-        Rewrite(Path.Combine(_conf, "application.conf"), "plaintext_port =", "plaintext_port = " + _port.ToString(CultureInfo.InvariantCulture));
-        Rewrite(Path.Combine(_conf, "application.conf"), "listen =", "listen = 127.0.0.1:" + webPort.ToString(CultureInfo.InvariantCulture));
-        Rewrite(Path.Combine(_conf, "model-checkpoint.conf"), "root =", "root = " + _checkpoints);
-        _engine = ConfigLoader.Load(_conf);
+        Rewrite("application.conf", "plaintext_port =", "plaintext_port = " + _port.ToString(CultureInfo.InvariantCulture));
+        Rewrite("application.conf", "listen =", "listen = 127.0.0.1:" + webPort.ToString(CultureInfo.InvariantCulture));
+        Rewrite("model-checkpoint.conf", "root =", "root = " + _checkpoints);
     }
 
-    public void Dispose()
+    /// <summary>The private data directory of this test.</summary>
+    protected string Root => _root;
+
+    /// <summary>The loaded private configuration (after <see cref="Customize"/>).</summary>
+    protected EngineOptions Engine => _engine;
+
+    public Task InitializeAsync()
+    {
+        Customize();
+        _engine = ConfigLoader.Load(_conf);
+        return Task.CompletedTask;
+    }
+
+    public virtual Task DisposeAsync()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         if (Directory.Exists(_root))
         {
             Directory.Delete(_root, recursive: true);
         }
+
+        return Task.CompletedTask;
     }
 
-    [Fact]
-    public async Task Kill_9_mid_stream_then_restart_stores_every_sample_once_and_scores_as_an_uninterrupted_run()
+    /// <summary>Rewrites the private configuration for the backend (database, queue names).</summary>
+    protected abstract void Customize();
+
+    /// <summary>The bus the adapter publishes defineModel commands on.</summary>
+    protected abstract Task<IMessageBus> AdapterBusAsync();
+
+    /// <summary>Replaces the line starting with <paramref name="linePrefix"/> in a file of the private configuration.</summary>
+    protected void Rewrite(string file, string linePrefix, string newLine)
+    {
+        string path = Path.Combine(_conf, file);
+        var lines = File.ReadAllLines(path);
+        int index = Array.FindIndex(lines, l => l.StartsWith(linePrefix, StringComparison.Ordinal));
+        Assert.True(index >= 0, $"no line starting with '{linePrefix}' in {path}");
+        lines[index] = newLine;
+        File.WriteAllLines(path, lines);
+    }
+
+    protected async Task Kill_9_mid_stream_then_restart_stores_every_sample_once_and_scores_as_an_uninterrupted_run()
     {
         string[] uids = await MonitorAsync();
         var values = Series();
@@ -112,8 +142,7 @@ public sealed class ServeCrashSafetyTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task SIGTERM_checkpoints_hot_models_and_the_restart_replays_nothing()
+    protected async Task SIGTERM_checkpoints_hot_models_and_the_restart_replays_nothing()
     {
         string[] uids = await MonitorAsync();
         var values = Series();
@@ -153,7 +182,7 @@ public sealed class ServeCrashSafetyTests : IDisposable
         // The adapter on the engine's own database; its defineModel commands go to a private bus and are dropped.
         int shards = EngineComposition.Shards(_engine);
         await using var repository = await OpenRepositoryAsync();
-        await using var bus = new InProcessMessageBus();
+        await using var bus = await AdapterBusAsync();
         for (int shard = 0; shard < shards; shard++)
         {
             await bus.DeclareQueueAsync(ModelShards.InputQueue(_engine.ModelSwapper.ModelInputQueuePrefix, shard));
@@ -293,15 +322,6 @@ public sealed class ServeCrashSafetyTests : IDisposable
         return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
-    private static void Rewrite(string path, string linePrefix, string newLine)
-    {
-        var lines = File.ReadAllLines(path);
-        int index = Array.FindIndex(lines, l => l.StartsWith(linePrefix, StringComparison.Ordinal));
-        Assert.True(index >= 0, $"no line starting with '{linePrefix}' in {path}");
-        lines[index] = newLine;
-        File.WriteAllLines(path, lines);
-    }
-
     private sealed class ListHistory(List<ScoredRow> rows) : IScoredRowHistory
     {
         public long CountScoredRows() => rows.Count;
@@ -406,5 +426,69 @@ public sealed class ServeCrashSafetyTests : IDisposable
 
             _process.Dispose();
         }
+    }
+}
+
+/// <summary>The crash and shutdown tests on the embedded default: SQLite in the test's directory, in-process bus.</summary>
+public sealed class EmbeddedServeCrashSafetyTests() : ServeCrashSafetyContract(Path.Combine(TestServers.RepositoryRoot, "conf"))
+{
+    [Fact]
+    public Task Kill_9_mid_stream() => Kill_9_mid_stream_then_restart_stores_every_sample_once_and_scores_as_an_uninterrupted_run();
+
+    [Fact]
+    public Task SIGTERM_then_restart() => SIGTERM_checkpoints_hot_models_and_the_restart_replays_nothing();
+
+    protected override void Customize() => Rewrite("application.conf", "sqlite_path =", "sqlite_path = " + Path.Combine(Root, "var", "engine.db"));
+
+    protected override Task<IMessageBus> AdapterBusAsync() => Task.FromResult<IMessageBus>(new InProcessMessageBus());
+}
+
+/// <summary>
+/// The crash and shutdown tests on MariaDB (a fresh database) and RabbitMQ of <c>tests/conf</c>, with queue names of
+/// their own. Only <c>serve</c> is killed; the shared servers are never restarted here.
+/// </summary>
+public sealed class ServersServeCrashSafetyTests() : ServeCrashSafetyContract(TestServers.ConfigDirectory)
+{
+    private readonly StorageOptions _database = TestServers.FreshMySqlDatabase("crash");
+    private readonly string _prefix = "htmengine_crash_" + Guid.NewGuid().ToString("N")[..10];
+
+    [ServerFact(TestServer.All)]
+    public Task Kill_9_mid_stream() => Kill_9_mid_stream_then_restart_stores_every_sample_once_and_scores_as_an_uninterrupted_run();
+
+    [ServerFact(TestServer.All)]
+    public Task SIGTERM_then_restart() => SIGTERM_checkpoints_hot_models_and_the_restart_replays_nothing();
+
+    protected override void Customize()
+    {
+        Rewrite("application.conf", "db =", "db = " + _database.Database);
+        Rewrite("application.conf", "queue_name =", "queue_name = " + _prefix + ".metric.custom.data");
+        Rewrite("application.conf", "results_exchange_name =", "results_exchange_name = " + _prefix + ".model.results");
+        Rewrite("model-swapper.conf", "results_queue =", "results_queue = " + _prefix + ".mswapper.results");
+        Rewrite("model-swapper.conf", "model_input_queue_prefix =", "model_input_queue_prefix = " + _prefix + ".mswapper.model.input.");
+    }
+
+    protected override async Task<IMessageBus> AdapterBusAsync() => await RabbitMqMessageBus.ConnectAsync(TestServers.RabbitMqOptions());
+
+    public override async Task DisposeAsync()
+    {
+        if (TestServers.SkipReason(TestServer.All) is null)
+        {
+            await using (var bus = await RabbitMqMessageBus.ConnectAsync(TestServers.RabbitMqOptions()))
+            {
+                var o = Engine;
+                await bus.DeleteQueueAsync(o.MetricListener.QueueName);
+                await bus.DeleteQueueAsync(o.ModelSwapper.ResultsQueue);
+                for (int shard = 0; shard < EngineComposition.Shards(o); shard++)
+                {
+                    await bus.DeleteQueueAsync(ModelShards.InputQueue(o.ModelSwapper.ModelInputQueuePrefix, shard));
+                }
+
+                await bus.DeleteExchangeAsync(o.MetricStreamer.ResultsExchangeName);
+            }
+
+            await Storage.MySqlRepositoryFixture.DropDatabaseAsync(_database);
+        }
+
+        await base.DisposeAsync();
     }
 }
