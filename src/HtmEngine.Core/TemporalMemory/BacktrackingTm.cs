@@ -732,18 +732,20 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private bool ConnectedActiveReaches(int seg, CellSet state, int threshold)
     {
         // Counting every synapse without branches beats stopping early: whether a synapse is active and connected
-        // is unpredictable, and a segment holds few synapses.
+        // is unpredictable, and a segment holds few synapses. A float compare compiled to a branch here, so the
+        // permanences are compared as integers: stored permanences lie in (0, 1], where the IEEE bit patterns of
+        // non-negative floats order as the values do, and (c − 1 − p) >>> 31 is 1 exactly when p ≥ c.
         int start = seg * _maxSyn;
         int count = _segSynCount[seg];
-        float connected = _p.ConnectedPermanence;
+        int connected = BitConverter.SingleToInt32Bits(_p.ConnectedPermanence) - 1;
         ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), start);
-        ref float perm = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start);
+        ref int perm = ref Unsafe.As<float, int>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start));
         ref byte flags = ref MemoryMarshal.GetArrayDataReference(state.Flags);
         int n = 0;
         for (int k = 0; k < count; k++)
         {
             int on = Unsafe.Add(ref flags, Unsafe.Add(ref src, k)) != 0 ? 1 : 0;
-            n += Unsafe.Add(ref perm, k) >= connected ? on : 0;
+            n += on & (int)((uint)(connected - Unsafe.Add(ref perm, k)) >> 31);
         }
 
         return n >= threshold;
