@@ -446,7 +446,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     /// <summary>
     /// Counts, for every segment, its synapses (connected or not) whose source is in <paramref name="cells"/>, and
-    /// lists the segments whose count reaches <paramref name="threshold"/> (in the order they reach it).
+    /// lists the segments whose count reaches <paramref name="threshold"/> (in no particular order).
     /// </summary>
     private void ComputeActivity(ReadOnlySpan<int> cells, int threshold)
     {
@@ -465,8 +465,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             }
         }
 
-        // A segment qualifies when its count steps onto the threshold, which happens exactly once per count: that
-        // spares a second pass over every touched segment. A threshold ≤ 0 admitted every touched segment.
+        // In the listed path below a segment qualifies when its count steps onto the threshold, which happens exactly
+        // once per count: that spares a second pass over every touched segment. A threshold ≤ 0 admits every
+        // touched segment.
         int onto = Math.Max(threshold, 1);
 
         // Listing the touched segments costs a store per increment and a scattered clear later, while the contiguous
@@ -482,10 +483,27 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         int qualified = 0;
         if (increments * 32 > _segHigh)
         {
+            // Only counted here; the segments at or above the threshold are then found by a vectorised scan of the
+            // counters, far cheaper than listing candidates at every increment. They come out in id order instead
+            // of the order they reached the threshold, which no caller depends on (CollectQualified sorts them).
             for (int i = 0; i < cells.Length; i++)
             {
-                Span<int> outs = _outSynapses.Get(cells[i]);
-                qualified = CountOutList(ref act, ref qual, qualified, outs, onto);
+                CountOutList(ref act, _outSynapses.Get(cells[i]));
+            }
+
+            ReadOnlySpan<byte> counters = activity.AsSpan(0, _segHigh);
+            int pos = 0;
+            while (true)
+            {
+                int found = counters[pos..].IndexOfAnyInRange((byte)onto, byte.MaxValue);
+                if (found < 0)
+                {
+                    break;
+                }
+
+                pos += found;
+                Unsafe.Add(ref qual, qualified++) = pos;
+                pos++;
             }
 
             _touchedCount = -1;
@@ -519,55 +537,29 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _qualSegCount = qualified;
     }
 
-    /// <summary>
-    /// Adds one to the counter of every segment in <paramref name="outs"/> and appends those that step onto
-    /// <paramref name="onto"/> to the qualified list (which has one spare entry); returns the new qualified count.
-    /// </summary>
+    /// <summary>Adds one to the counter of every segment in <paramref name="outs"/>.</summary>
     /// <remarks>
     /// Unrolled by four to cut the loop overhead of the hottest loop of the TM; each increment still reads its counter
     /// after the previous one was written, so the result is that of the plain loop whatever the ids.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int CountOutList(ref byte act, ref int qual, int qualified, Span<int> outs, int onto)
+    private static void CountOutList(ref byte act, Span<int> outs)
     {
         ref int o = ref MemoryMarshal.GetReference(outs);
         int n = outs.Length;
         int k = 0;
         for (; k + 4 <= n; k += 4)
         {
-            int s0 = Unsafe.Add(ref o, k);
-            int s1 = Unsafe.Add(ref o, k + 1);
-            int s2 = Unsafe.Add(ref o, k + 2);
-            int s3 = Unsafe.Add(ref o, k + 3);
-            int n0 = Unsafe.Add(ref act, s0) + 1;
-            Unsafe.Add(ref act, s0) = (byte)n0;
-            Unsafe.Add(ref qual, qualified) = s0;
-            qualified += n0 == onto ? 1 : 0;
-            int n1 = Unsafe.Add(ref act, s1) + 1;
-            Unsafe.Add(ref act, s1) = (byte)n1;
-            Unsafe.Add(ref qual, qualified) = s1;
-            qualified += n1 == onto ? 1 : 0;
-            int n2 = Unsafe.Add(ref act, s2) + 1;
-            Unsafe.Add(ref act, s2) = (byte)n2;
-            Unsafe.Add(ref qual, qualified) = s2;
-            qualified += n2 == onto ? 1 : 0;
-            int n3 = Unsafe.Add(ref act, s3) + 1;
-            Unsafe.Add(ref act, s3) = (byte)n3;
-            Unsafe.Add(ref qual, qualified) = s3;
-            qualified += n3 == onto ? 1 : 0;
+            Unsafe.Add(ref act, Unsafe.Add(ref o, k))++;
+            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 1))++;
+            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 2))++;
+            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 3))++;
         }
 
         for (; k < n; k++)
         {
-            int seg = Unsafe.Add(ref o, k);
-            ref byte a = ref Unsafe.Add(ref act, seg);
-            int now = a + 1;
-            a = (byte)now;
-            Unsafe.Add(ref qual, qualified) = seg;
-            qualified += now == onto ? 1 : 0;
+            Unsafe.Add(ref act, Unsafe.Add(ref o, k))++;
         }
-
-        return qualified;
     }
 
     /// <summary>Marks the cells owning a segment that reached the threshold of the last count.</summary>
