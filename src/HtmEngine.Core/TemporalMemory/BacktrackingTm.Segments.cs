@@ -110,6 +110,8 @@ public sealed partial class BacktrackingTm
         Array.Resize(ref _touchedSegs, n + 1);
         Array.Resize(ref _qualSegs, n + 1);
         Array.Resize(ref _qualKeys, n);
+        Array.Resize(ref _qualSorted, n + 1);
+        Array.Resize(ref _qualNext, n + 1);
         Array.Resize(ref _freeSegIds, n);
         Array.Resize(ref _synSource, n * _maxSyn);
         Array.Resize(ref _synPerm, n * _maxSyn);
@@ -410,27 +412,30 @@ public sealed partial class BacktrackingTm
         }
         else
         {
-            // Sorted difference by a branch-free merge: each round keeps the state cell if it is below the current
-            // source and advances whichever side is smaller (both on a match); the state's tail is then all kept.
+            // Difference by marks: the segment's sources are flagged, then every state cell is written and the end
+            // advances past the unflagged ones. Unlike a merge of the two sorted lists this has no chain of loads and
+            // compares from one round to the next; the candidates keep the state's (sorted) order.
             int count = _segSynCount[seg];
             ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), seg * _maxSyn);
-            ref int st = ref MemoryMarshal.GetReference(sortedState);
-            ref int cd = ref MemoryMarshal.GetArrayDataReference(cand);
-            int ns = sortedState.Length;
-            int i = 0;
-            int k = 0;
-            while (i < ns && k < count)
+            ref byte flag = ref MemoryMarshal.GetArrayDataReference(_setFlag);
+            for (int k = 0; k < count; k++)
             {
-                int c = Unsafe.Add(ref st, i);
-                int s = Unsafe.Add(ref src, k);
-                Unsafe.Add(ref cd, nc) = c;
-                nc += c < s ? 1 : 0;
-                i += c <= s ? 1 : 0;
-                k += s <= c ? 1 : 0;
+                Unsafe.Add(ref flag, Unsafe.Add(ref src, k)) = 1;
             }
 
-            sortedState[i..].CopyTo(cand.AsSpan(nc));
-            nc += ns - i;
+            ref int st = ref MemoryMarshal.GetReference(sortedState);
+            ref int cd = ref MemoryMarshal.GetArrayDataReference(cand);
+            for (int i = 0; i < sortedState.Length; i++)
+            {
+                int c = Unsafe.Add(ref st, i);
+                Unsafe.Add(ref cd, nc) = c;
+                nc += Unsafe.Add(ref flag, c) == 0 ? 1 : 0;
+            }
+
+            for (int k = 0; k < count; k++)
+            {
+                Unsafe.Add(ref flag, Unsafe.Add(ref src, k)) = 0;
+            }
         }
 
         if (nc <= wanted)

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
@@ -54,6 +55,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private int[] _qualSegs; // segments that reached the threshold of the last count
     private int _qualSegCount;
     private long[] _qualKeys; // (cell << 32 | slot) of the segments reaching a threshold, sorted
+    private int[] _qualSorted; // the qualified segments in key order (swapped with _qualSegs)
+    private int[] _qualNext; // per qualified index: the next one on the same cell in slot order, −1 at the end
+    private readonly int[] _qualHead; // per cell: its first qualified index in slot order, −1 when none
+    private readonly ulong[] _qualCellBits; // cells with a qualified segment
+    private readonly ulong[] _qualCellWords; // non-zero words of _qualCellBits
     private int _qualCount;
     private int[] _freeSegIds;
     private int _freeSegCount;
@@ -171,6 +177,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _touchedSegs = new int[segs + 1];
         _qualSegs = new int[segs + 1];
         _qualKeys = new long[segs];
+        _qualSorted = new int[segs + 1];
+        _qualNext = new int[segs + 1];
         _freeSegIds = new int[segs];
         _synSource = new int[segs * _maxSyn];
         _synPerm = new float[segs * _maxSyn];
@@ -182,6 +190,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _cellMark = new byte[_cellCount];
         _markedCells = new int[_cellCount];
         _setFlag = new byte[_cellCount];
+        _qualHead = new int[_cellCount];
+        _qualHead.AsSpan().Fill(-1);
+        _qualCellBits = new ulong[(_cellCount + 63) / 64];
+        _qualCellWords = new ulong[(_qualCellBits.Length + 63) / 64];
 
         _infActiveT = new CellSet(_cellCount);
         _infActiveT1 = new CellSet(_cellCount);
@@ -434,7 +446,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     /// <summary>
     /// Counts, for every segment, its synapses (connected or not) whose source is in <paramref name="cells"/>, and
-    /// lists the segments whose count reaches <paramref name="threshold"/> (in the order they reach it).
+    /// lists the segments whose count reaches <paramref name="threshold"/> (in no particular order).
     /// </summary>
     private void ComputeActivity(ReadOnlySpan<int> cells, int threshold)
     {
@@ -453,12 +465,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             }
         }
 
-        // A segment qualifies when its count steps onto the threshold, which happens exactly once per count: that
-        // spares a second pass over every touched segment. A threshold ≤ 0 admitted every touched segment.
+        // In the listed path below a segment qualifies when its count steps onto the threshold, which happens exactly
+        // once per count: that spares a second pass over every touched segment. A threshold ≤ 0 admits every
+        // touched segment.
         int onto = Math.Max(threshold, 1);
 
-        // When the increments are many compared with the segments, the next clear will be a contiguous one anyway:
-        // then the touched segments are not listed, which saves a store per increment in the hottest loop.
+        // Listing the touched segments costs a store per increment and a scattered clear later, while the contiguous
+        // clear costs about a byte per segment at memset speed: below one increment per 32 segments listing wins.
         long increments = 0;
         for (int i = 0; i < cells.Length; i++)
         {
@@ -468,21 +481,29 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         ref byte act = ref MemoryMarshal.GetArrayDataReference(activity);
         ref int qual = ref MemoryMarshal.GetArrayDataReference(_qualSegs);
         int qualified = 0;
-        if (increments * 4 > _segHigh)
+        if (increments * 32 > _segHigh)
         {
+            // Only counted here; the segments at or above the threshold are then found by a vectorised scan of the
+            // counters, far cheaper than listing candidates at every increment. They come out in id order instead
+            // of the order they reached the threshold, which no caller depends on (CollectQualified sorts them).
             for (int i = 0; i < cells.Length; i++)
             {
-                Span<int> outs = _outSynapses.Get(cells[i]);
-                ref int o = ref MemoryMarshal.GetReference(outs);
-                for (int k = 0; k < outs.Length; k++)
+                CountOutList(ref act, _outSynapses.Get(cells[i]));
+            }
+
+            ReadOnlySpan<byte> counters = activity.AsSpan(0, _segHigh);
+            int pos = 0;
+            while (true)
+            {
+                int found = counters[pos..].IndexOfAnyInRange((byte)onto, byte.MaxValue);
+                if (found < 0)
                 {
-                    int seg = Unsafe.Add(ref o, k);
-                    ref byte a = ref Unsafe.Add(ref act, seg);
-                    int now = a + 1;
-                    a = (byte)now;
-                    Unsafe.Add(ref qual, qualified) = seg;
-                    qualified += now == onto ? 1 : 0;
+                    break;
                 }
+
+                pos += found;
+                Unsafe.Add(ref qual, qualified++) = pos;
+                pos++;
             }
 
             _touchedCount = -1;
@@ -516,6 +537,31 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _qualSegCount = qualified;
     }
 
+    /// <summary>Adds one to the counter of every segment in <paramref name="outs"/>.</summary>
+    /// <remarks>
+    /// Unrolled by four to cut the loop overhead of the hottest loop of the TM; each increment still reads its counter
+    /// after the previous one was written, so the result is that of the plain loop whatever the ids.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CountOutList(ref byte act, Span<int> outs)
+    {
+        ref int o = ref MemoryMarshal.GetReference(outs);
+        int n = outs.Length;
+        int k = 0;
+        for (; k + 4 <= n; k += 4)
+        {
+            Unsafe.Add(ref act, Unsafe.Add(ref o, k))++;
+            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 1))++;
+            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 2))++;
+            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 3))++;
+        }
+
+        for (; k < n; k++)
+        {
+            Unsafe.Add(ref act, Unsafe.Add(ref o, k))++;
+        }
+    }
+
     /// <summary>Marks the cells owning a segment that reached the threshold of the last count.</summary>
     private void MarkCells()
     {
@@ -543,29 +589,97 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     /// Lists the segments that reached the threshold of the last count as (cell, slot) keys sorted ascending: the
     /// order a walk over the cells and their slots would visit them in.
     /// </summary>
+    /// <remarks>
+    /// A bucket sort instead of a comparison sort (which cost more than the rest of this method, mostly in
+    /// mispredicted branches): each segment joins its cell's short list, kept in slot order by insertion, and the
+    /// cell is marked in a two-level bitmap; walking the set bits visits the cells in ascending order. The walk
+    /// clears the marks and the list heads, so the next call starts clean.
+    /// </remarks>
     private void CollectQualified()
     {
         int[] qual = _qualSegs;
-        long[] keys = _qualKeys;
         int n = _qualSegCount;
+        _qualCount = n;
+        if (n == 0)
+        {
+            return;
+        }
+
+        int[] segCell = _segCell;
+        int[] segSlot = _segSlot;
+        int[] head = _qualHead;
+        int[] next = _qualNext;
+        ulong[] bits = _qualCellBits;
+        ulong[] words = _qualCellWords;
         for (int i = 0; i < n; i++)
         {
             int seg = qual[i];
-            keys[i] = ((long)_segCell[seg] << 32) | (uint)_segSlot[seg];
+            int cell = segCell[seg];
+            int slot = segSlot[seg];
+            int h = head[cell];
+            if (h < 0)
+            {
+                head[cell] = i;
+                next[i] = -1;
+                bits[cell >> 6] |= 1UL << cell;
+                words[cell >> 12] |= 1UL << (cell >> 6);
+            }
+            else if (slot < segSlot[qual[h]])
+            {
+                next[i] = h;
+                head[cell] = i;
+            }
+            else
+            {
+                int p = h;
+                while (next[p] >= 0 && segSlot[qual[next[p]]] < slot)
+                {
+                    p = next[p];
+                }
+
+                next[i] = next[p];
+                next[p] = i;
+            }
         }
 
-        _qualCount = n;
-        if (n > 1)
+        int[] sorted = _qualSorted;
+        long[] keys = _qualKeys;
+        int w = 0;
+        for (int wi = 0; wi < words.Length; wi++)
         {
-            keys.AsSpan(0, n).Sort();
+            ulong word = words[wi];
+            if (word == 0)
+            {
+                continue;
+            }
+
+            words[wi] = 0;
+            while (word != 0)
+            {
+                int bi = (wi << 6) + BitOperations.TrailingZeroCount(word);
+                word &= word - 1;
+                ulong cellBits = bits[bi];
+                bits[bi] = 0;
+                while (cellBits != 0)
+                {
+                    int cell = (bi << 6) + BitOperations.TrailingZeroCount(cellBits);
+                    cellBits &= cellBits - 1;
+                    for (int p = head[cell]; p >= 0; p = next[p])
+                    {
+                        int seg = qual[p];
+                        sorted[w] = seg;
+                        keys[w] = ((long)cell << 32) | (uint)segSlot[seg];
+                        w++;
+                    }
+
+                    head[cell] = -1;
+                }
+            }
         }
 
-        // The segments in key order: the lookups are independent here, while the callers' loops would chain them.
-        for (int i = 0; i < n; i++)
-        {
-            long key = keys[i];
-            qual[i] = _cellSlots.Get((int)(key >> 32))[(int)key];
-        }
+        // The sorted list becomes the qualified list; the old one is the next call's output buffer.
+        _qualSorted = qual;
+        _qualSegs = sorted;
     }
 
     /// <summary>
@@ -610,18 +724,20 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private bool ConnectedActiveReaches(int seg, CellSet state, int threshold)
     {
         // Counting every synapse without branches beats stopping early: whether a synapse is active and connected
-        // is unpredictable, and a segment holds few synapses.
+        // is unpredictable, and a segment holds few synapses. A float compare compiled to a branch here, so the
+        // permanences are compared as integers: stored permanences lie in (0, 1], where the IEEE bit patterns of
+        // non-negative floats order as the values do, and (c − 1 − p) >>> 31 is 1 exactly when p ≥ c.
         int start = seg * _maxSyn;
         int count = _segSynCount[seg];
-        float connected = _p.ConnectedPermanence;
+        int connected = BitConverter.SingleToInt32Bits(_p.ConnectedPermanence) - 1;
         ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), start);
-        ref float perm = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start);
+        ref int perm = ref Unsafe.As<float, int>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start));
         ref byte flags = ref MemoryMarshal.GetArrayDataReference(state.Flags);
         int n = 0;
         for (int k = 0; k < count; k++)
         {
             int on = Unsafe.Add(ref flags, Unsafe.Add(ref src, k)) != 0 ? 1 : 0;
-            n += Unsafe.Add(ref perm, k) >= connected ? on : 0;
+            n += on & (int)((uint)(connected - Unsafe.Add(ref perm, k)) >> 31);
         }
 
         return n >= threshold;
