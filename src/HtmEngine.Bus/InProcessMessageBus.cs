@@ -166,6 +166,58 @@ public sealed class InProcessMessageBus : IMessageBus
         return ValueTask.FromResult<IBusSubscription>(new Subscription(this, source, handler, options));
     }
 
+    /// <summary>
+    /// Waits until every queue that has a consumer is empty and none of its messages is being handled, continuously for
+    /// <paramref name="settle"/>, or until <paramref name="cancellationToken"/>. A graceful stop calls this before it
+    /// stops each consumer: nothing in this bus survives the process, so what is still queued at exit would be lost.
+    /// Queues without a consumer (dead letters, a subscriber that went away) cannot drain and are not waited for.
+    /// </summary>
+    /// <param name="settle">How long the bus must stay idle.</param>
+    /// <param name="cancellationToken">Ends the wait (the caller then stops anyway).</param>
+    /// <returns>True when the bus was idle; false when the wait was cancelled first.</returns>
+    public async Task<bool> WaitUntilIdleAsync(TimeSpan settle, CancellationToken cancellationToken)
+    {
+        var idleSince = DateTime.UtcNow;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (!IsIdle())
+            {
+                idleSince = DateTime.UtcNow;
+            }
+            else if (DateTime.UtcNow - idleSince >= settle)
+            {
+                return true;
+            }
+
+            try
+            {
+                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return false;
+    }
+
+    private bool IsIdle()
+    {
+        lock (_gate)
+        {
+            foreach (var queue in _queues.Values)
+            {
+                if (Volatile.Read(ref queue.Consumers) > 0 && !queue.IsIdle)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
@@ -244,6 +296,15 @@ public sealed class InProcessMessageBus : IMessageBus
         }
 
         public void Delete() => Messages.Writer.TryComplete();
+
+        /// <summary>Messages taken by a consumer and not yet settled (acked, requeued, dead-lettered or returned).</summary>
+        public int InFlight;
+
+        /// <summary>Open subscriptions on this queue.</summary>
+        public int Consumers;
+
+        /// <summary>True when nothing waits and nothing is being handled.</summary>
+        public bool IsIdle => Messages.Reader.Count == 0 && Volatile.Read(ref InFlight) == 0;
     }
 
     private sealed class Subscription : IBusSubscription
@@ -266,6 +327,7 @@ public sealed class InProcessMessageBus : IMessageBus
             _handler = handler;
             _options = options;
             _slots = new SemaphoreSlim(options.Prefetch, options.Prefetch);
+            Interlocked.Increment(ref source.Consumers);
             _pump = Task.Run(PumpAsync);
             _dispatch = Task.Run(DispatchAsync);
             Completion = WaitAsync();
@@ -292,6 +354,7 @@ public sealed class InProcessMessageBus : IMessageBus
                 // Already ended by the queue's deletion.
             }
 
+            Interlocked.Decrement(ref _source.Consumers);
             _stop.Dispose();
             _slots.Dispose();
         }
@@ -319,6 +382,7 @@ public sealed class InProcessMessageBus : IMessageBus
 
                     if (reader.TryRead(out var envelope))
                     {
+                        Interlocked.Increment(ref _source.InFlight);
                         _delivered.Writer.TryWrite(envelope);
                     }
                     else
@@ -345,6 +409,7 @@ public sealed class InProcessMessageBus : IMessageBus
                         if (_stop.IsCancellationRequested)
                         {
                             ReturnUnsettled(envelope);
+                            Interlocked.Decrement(ref _source.InFlight);
                             continue;
                         }
 
@@ -359,6 +424,19 @@ public sealed class InProcessMessageBus : IMessageBus
         }
 
         private async Task HandleAsync(Envelope envelope)
+        {
+            try
+            {
+                await SettleAsync(envelope).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Settled: acked, requeued (already back in the queue), dead-lettered or returned.
+                Interlocked.Decrement(ref _source.InFlight);
+            }
+        }
+
+        private async Task SettleAsync(Envelope envelope)
         {
             ConsumeOutcome outcome;
             Exception? failure = null;

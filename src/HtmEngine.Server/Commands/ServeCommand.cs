@@ -1,5 +1,7 @@
-using HtmEngine.Runtime.Hosting;
 using System.Runtime.InteropServices;
+using HtmEngine.Bus;
+using HtmEngine.Runtime.Hosting;
+using HtmEngine.Runtime.Listener;
 using HtmEngine.Server.Configuration;
 using HtmEngine.Server.Hosting;
 using Microsoft.Extensions.Logging;
@@ -176,7 +178,14 @@ public sealed class ServeCommand : ICommand
             }
 
             stdout.WriteLine($"htmengine serve: {runtime.Describe()}; services {(names.Count == 0 ? "(none)" : string.Join(", ", names))}");
-            await new ServiceHost(services, stdout, TimeSpan.FromSeconds(30)).RunAsync(stop).ConfigureAwait(false);
+            // The in-process bus dies with the process: before each consumer stops, let it finish what is queued for it.
+            // Producers (the listener, the web API) stop first and are not waited for.
+            Func<IEngineService, CancellationToken, Task<bool>>? drain = runtime.Bus is InProcessMessageBus inProcess
+                ? (service, ct) => service is ListenerService or Web.WebService
+                    ? Task.FromResult(true)
+                    : inProcess.WaitUntilIdleAsync(TimeSpan.FromMilliseconds(200), ct)
+                : null;
+            await new ServiceHost(services, stdout, TimeSpan.FromSeconds(30), drain).RunAsync(stop).ConfigureAwait(false);
             return 0;
         }
     }

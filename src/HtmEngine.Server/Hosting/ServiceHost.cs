@@ -11,10 +11,19 @@ public sealed class ServiceHost
     private readonly IReadOnlyList<IEngineService> _services;
     private readonly TextWriter _log;
     private readonly TimeSpan _stopTimeout;
+    private readonly Func<IEngineService, CancellationToken, Task<bool>>? _drainBeforeStop;
 
     /// <summary>Creates a host for <paramref name="services"/>, reporting progress to <paramref name="log"/>.</summary>
-    public ServiceHost(IReadOnlyList<IEngineService> services, TextWriter log, TimeSpan stopTimeout)
+    /// <param name="services">The services, in start order.</param>
+    /// <param name="log">Progress lines.</param>
+    /// <param name="stopTimeout">How long the stops (and, separately, the drains) may take.</param>
+    /// <param name="drainBeforeStop">
+    /// Called before each service is stopped; returns false when the work meant for it could not be finished in time
+    /// (the in-process bus: what is still queued at exit is lost). Null for none.
+    /// </param>
+    public ServiceHost(IReadOnlyList<IEngineService> services, TextWriter log, TimeSpan stopTimeout, Func<IEngineService, CancellationToken, Task<bool>>? drainBeforeStop = null)
     {
+        _drainBeforeStop = drainBeforeStop;
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(log);
         _services = services;
@@ -54,11 +63,17 @@ public sealed class ServiceHost
     private async Task StopAllAsync(List<IEngineService> started)
     {
         using var timeout = new CancellationTokenSource(_stopTimeout);
+        using var drainTimeout = new CancellationTokenSource(_stopTimeout);
         List<Exception>? failures = null;
         for (int i = started.Count - 1; i >= 0; i--)
         {
             try
             {
+                if (_drainBeforeStop is { } drain && !await drain(started[i], drainTimeout.Token).ConfigureAwait(false))
+                {
+                    _log.WriteLine($"htmengine: work for {started[i].Name} was still queued after {_stopTimeout.TotalSeconds:F0} s; stopping anyway");
+                }
+
                 await started[i].StopAsync(timeout.Token).ConfigureAwait(false);
                 _log.WriteLine($"htmengine: stopped {started[i].Name}");
             }

@@ -1,4 +1,7 @@
+using System.Globalization;
+using System.Text;
 using HtmEngine.Server.Commands;
+using HtmEngine.Storage;
 using HtmEngine.Tests.Unit.Configuration;
 
 namespace HtmEngine.Tests.Unit.Cli;
@@ -92,6 +95,82 @@ public class ServeRunsTheEngineTests
         Assert.StartsWith("htmengine serve: warning: the in-process bus connects only the services of this process, and models, storer, listener will not run here", warning, StringComparison.Ordinal);
         Assert.Contains("rabbitmq.conf", warning, StringComparison.Ordinal);
         Assert.Single(warning.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task A_stop_right_after_a_stream_on_the_in_process_bus_stores_and_scores_every_sample()
+    {
+        // The in-process bus dies with the process: serve must let each consumer finish its queue before it stops.
+        const int Metrics = 8;
+        const int Rows = 2500;
+        using var config = TempConfig.CopyOf();
+        var database = Path.Combine(config.Root, "var", "drain.db");
+        int graphitePort = FreePort();
+        int webPort = FreePort();
+        config.Replace("application", "sqlite_path", "sqlite_path = " + database);
+        config.Replace("application", "plaintext_port", "plaintext_port = " + graphitePort.ToString(CultureInfo.InvariantCulture));
+        config.Replace("application", "listen", "listen = 127.0.0.1:" + webPort.ToString(CultureInfo.InvariantCulture));
+        config.Replace("model-checkpoint", "root", "root = " + Path.Combine(config.Root, "checkpoints"));
+        using var stop = new CancellationTokenSource();
+        var stdout = new SynchronizedWriter();
+        var stderr = new StringWriter();
+        var run = Task.Run(() => new ServeCommand(stop.Token).Run(["--config", config.Directory], stdout, stderr));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (!stdout.ToString().Contains("htmengine: running", StringComparison.Ordinal))
+        {
+            Assert.False(run.IsCompleted, "serve ended early: " + stdout + stderr);
+            Assert.True(DateTime.UtcNow < deadline, "serve did not report running: " + stdout + stderr);
+            await Task.Delay(50);
+        }
+
+        using var http = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:" + webPort.ToString(CultureInfo.InvariantCulture)) };
+        var text = new StringBuilder();
+        for (int m = 0; m < Metrics; m++)
+        {
+            var monitor = await http.PostAsync("/api/models", new StringContent(
+                "{\"datasource\":\"custom\",\"metricSpec\":{\"metric\":\"drain." + m.ToString(CultureInfo.InvariantCulture) + "\"},\"modelParams\":{\"min\":0,\"max\":100}}"));
+            Assert.True(monitor.IsSuccessStatusCode, await monitor.Content.ReadAsStringAsync());
+        }
+
+        for (int i = 0; i < Rows; i++)
+        {
+            for (int m = 0; m < Metrics; m++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"drain.{m} {(i * (m + 3)) % 100} {1_600_000_000 + (300 * i)}\n");
+            }
+        }
+
+        using (var input = new MemoryStream(Encoding.UTF8.GetBytes(text.ToString())))
+        {
+            await HtmEngine.Server.Commands.Client.SendCommand.SendAsync(input, "127.0.0.1", graphitePort);
+        }
+
+        // Stop as soon as the listener has every line: the storer, the models and the anomaly service still have work queued.
+        while (!(await http.GetStringAsync("/metrics")).Contains($"htmengine_listener_lines_accepted_total {Metrics * Rows}\n", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline + TimeSpan.FromSeconds(60), "the listener did not accept every line");
+            await Task.Delay(20);
+        }
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(120)));
+        Assert.DoesNotContain("still queued", stdout.ToString(), StringComparison.Ordinal);
+
+        await using var repository = await MetricRepository.OpenAsync(new StorageOptions("", 0, "", "", "", database));
+        for (int m = 0; m < Metrics; m++)
+        {
+            var metric = await repository.GetCustomMetricByNameAsync("drain." + m.ToString(CultureInfo.InvariantCulture));
+            var rows = await repository.GetMetricDataAsync(new MetricDataQuery { Uid = metric.Uid, MinScore = 0 });
+            Assert.Equal(Rows, rows.Count); // stored and given an anomaly score
+            Assert.All(rows, r => Assert.NotNull(r.RawAnomalyScore));
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     [Fact]
