@@ -212,6 +212,7 @@ public sealed class EndToEndScenario : IScenario
     /// <summary>Prints where each service's time went (wall-clock time per stage, summed over calls) and its message counts.</summary>
     internal static void WriteBreakdown(IReadOnlyList<IEngineService> services, TextWriter output, bool reset = false)
     {
+        output.WriteLine($"  process: gc pauses {GC.GetTotalPauseDuration().TotalSeconds:F2} s, collections gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, heap {GC.GetTotalMemory(false) >> 20} MiB, cpu {Environment.CpuUsage.TotalTime.TotalSeconds:F0} s");
         foreach (var service in services)
         {
             switch (service)
