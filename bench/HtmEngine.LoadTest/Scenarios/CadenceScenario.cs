@@ -8,6 +8,7 @@ using HtmEngine.Bus;
 using HtmEngine.Runtime.Contracts;
 using HtmEngine.Runtime.Hosting;
 using HtmEngine.Runtime.Listener;
+using HtmEngine.Runtime.Models;
 using HtmEngine.Server.Hosting;
 
 namespace HtmEngine.LoadTest.Scenarios;
@@ -247,7 +248,13 @@ public sealed class CadenceScenario : IScenario
         {
             for (int i = started.Count - 1; i >= 0; i--)
             {
-                await started[i].StopAsync(CancellationToken.None).ConfigureAwait(false);
+                // The run's data is thrown away: the model runners are disposed without the graceful stop's
+                // checkpoints of every hot model (minutes for 1,000 models of ~12 MB on this machine).
+                if (started[i] is not ModelRunnerService)
+                {
+                    await started[i].StopAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+
                 if (started[i] is IAsyncDisposable disposable)
                 {
                     await disposable.DisposeAsync().ConfigureAwait(false);
