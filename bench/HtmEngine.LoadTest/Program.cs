@@ -13,6 +13,7 @@ public static class Program
         new StorerScenario(),
         new SwapScenario(),
         new EndToEndScenario(),
+        new CadenceScenario(),
     ];
 
     /// <summary>Entry point.</summary>

@@ -21,6 +21,7 @@ internal sealed partial class MySqlMetricRepository : SqlMetricRepository
 
     private static readonly ConcurrentDictionary<int, string> s_insertSql = new();
     private static readonly ConcurrentDictionary<int, string> s_updateSql = new();
+    private static readonly ConcurrentDictionary<int, string> s_updateManySql = new();
 
     private readonly MySqlDataSource _dataSource;
 
@@ -328,6 +329,95 @@ internal sealed partial class MySqlMetricRepository : SqlMetricRepository
         }
 
         return matched;
+    }
+
+    /// <inheritdoc/>
+    protected override async Task WriteAnomalyBatchCoreAsync(DbConnection c, DbTransaction tx, List<(string Uid, ReadOnlyMemory<ScoreUpdate> Updates, string ModelParams)> writes, CancellationToken ct)
+    {
+        // Scores of all metrics: one UPDATE … JOIN per UpdateChunk rows, whatever metrics they belong to.
+        var connection = (MySqlConnection)c;
+        var transaction = (MySqlTransaction)tx;
+        MySqlCommand? cmd = null;
+        var n = 0;
+        try
+        {
+            foreach (var (uid, updates, _) in writes)
+            {
+                for (var i = 0; i < updates.Length; i++)
+                {
+                    if (n == 0)
+                    {
+                        cmd = new MySqlCommand(null, connection, transaction);
+                    }
+
+                    var u = updates.Span[i];
+                    var suffix = n.ToString(CultureInfo.InvariantCulture);
+                    var parameters = cmd!.Parameters;
+                    parameters.Add(new MySqlParameter { ParameterName = "@u" + suffix, MySqlDbType = MySqlDbType.VarString, Value = uid });
+                    parameters.Add(new MySqlParameter { ParameterName = "@r" + suffix, MySqlDbType = MySqlDbType.Int64, Value = u.Rowid });
+                    parameters.Add(new MySqlParameter { ParameterName = "@a" + suffix, MySqlDbType = MySqlDbType.Double, Value = u.RawAnomalyScore is { } a ? a : DBNull.Value });
+                    parameters.Add(new MySqlParameter { ParameterName = "@s" + suffix, MySqlDbType = MySqlDbType.Double, Value = u.AnomalyScore is { } sc ? sc : DBNull.Value });
+                    parameters.Add(new MySqlParameter { ParameterName = "@d" + suffix, MySqlDbType = MySqlDbType.Int32, Value = u.DisplayValue is { } d ? d : DBNull.Value });
+                    parameters.Add(new MySqlParameter { ParameterName = "@p" + suffix, MySqlDbType = MySqlDbType.Text, Value = (object?)u.MultiStepBestPredictions ?? DBNull.Value });
+                    if (++n == UpdateChunk)
+                    {
+                        cmd.CommandText = s_updateManySql.GetOrAdd(n, BuildUpdateManySql);
+                        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                        cmd.Dispose();
+                        cmd = null;
+                        n = 0;
+                    }
+                }
+            }
+
+            if (n > 0)
+            {
+                cmd!.CommandText = s_updateManySql.GetOrAdd(n, BuildUpdateManySql);
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            cmd?.Dispose();
+        }
+
+        // model_params of all metrics: one UPDATE … JOIN per 200 metrics.
+        for (var offset = 0; offset < writes.Count; offset += 200)
+        {
+            var m = Math.Min(200, writes.Count - offset);
+            var sql = new StringBuilder("UPDATE metric t JOIN (", 64 * m + 120);
+            using var update = new MySqlCommand(null, connection, transaction);
+            for (var i = 0; i < m; i++)
+            {
+                var suffix = i.ToString(CultureInfo.InvariantCulture);
+                sql.Append(i == 0 ? "SELECT @u0 AS uid, @m0 AS mp" : " UNION ALL SELECT @u" + suffix + ", @m" + suffix);
+                update.Parameters.Add(new MySqlParameter { ParameterName = "@u" + suffix, MySqlDbType = MySqlDbType.VarString, Value = writes[offset + i].Uid });
+                update.Parameters.Add(new MySqlParameter { ParameterName = "@m" + suffix, MySqlDbType = MySqlDbType.Text, Value = writes[offset + i].ModelParams });
+            }
+
+            update.CommandText = sql.Append(") x ON t.uid = x.uid SET t.model_params = x.mp").ToString();
+            await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    private static string BuildUpdateManySql(int rows)
+    {
+        // As BuildUpdateSql, with the metric's uid in every row of the derived table.
+        var sql = new StringBuilder("UPDATE metric_data d JOIN (", 140 * rows + 300);
+        for (var i = 0; i < rows; i++)
+        {
+            if (i == 0)
+            {
+                sql.Append("SELECT @u0 AS uid, CAST(@r0 AS SIGNED) AS rowid, CAST(@a0 AS DOUBLE) AS raw, CAST(@s0 AS DOUBLE) AS score, CAST(@d0 AS SIGNED) AS display, CAST(@p0 AS CHAR) AS predictions");
+            }
+            else
+            {
+                sql.Append(" UNION ALL SELECT @u").Append(i).Append(", @r").Append(i).Append(", @a").Append(i).Append(", @s").Append(i).Append(", @d").Append(i).Append(", @p").Append(i);
+            }
+        }
+
+        sql.Append(") u ON d.uid = u.uid AND d.rowid = u.rowid SET d.raw_anomaly_score = u.raw, d.anomaly_score = u.score, d.display_value = u.display, d.multi_step_best_predictions = u.predictions");
+        return sql.ToString();
     }
 
     private static string BuildUpdateSql(int rows)

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 
 namespace HtmEngine.Storage.Internal;
@@ -61,11 +62,20 @@ internal abstract partial class SqlMetricRepository
             static async (c, tx, s, attempt, ct) =>
             {
                 var outcomes = new AnomalyCommitOutcome[s.Commits.Count];
+
+                // Every metric row locked first (one query per chunk, in uid order), then the decisions, then the writes.
+                var sortedUids = new string[s.Order.Length];
+                for (var k = 0; k < sortedUids.Length; k++)
+                {
+                    sortedUids[k] = s.Commits[s.Order[k]].Uid;
+                }
+
+                var locked = await s.Repo.ReadMetricsByUidAsync(c, tx, sortedUids, lockRows: true, ct).ConfigureAwait(false);
+                var writes = new List<(string Uid, ReadOnlyMemory<ScoreUpdate> Updates, string ModelParams)>(s.Order.Length);
                 foreach (var i in s.Order)
                 {
                     var commit = s.Commits[i];
-                    var metric = await s.Repo.TryGetMetricAsync(c, tx, commit.Uid, lockRow: true, ct).ConfigureAwait(false);
-                    if (metric is null)
+                    if (!locked.TryGetValue(commit.Uid, out var metric))
                     {
                         outcomes[i] = AnomalyCommitOutcome.NotFound;
                         continue;
@@ -78,21 +88,78 @@ internal abstract partial class SqlMetricRepository
                         continue;
                     }
 
-                    if (!commit.Updates.IsEmpty)
-                    {
-                        await s.Repo.UpdateScoresCoreAsync(c, tx, commit.Uid, commit.Updates, ct).ConfigureAwait(false);
-                    }
-
-                    using var cmd = Command(c, tx, "UPDATE metric SET model_params = @value WHERE uid = @uid");
-                    Add(cmd, "@value", modelParams);
-                    Add(cmd, "@uid", commit.Uid);
-                    await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                    writes.Add((commit.Uid, commit.Updates, modelParams));
                     outcomes[i] = AnomalyCommitOutcome.Committed;
+                }
+
+                if (writes.Count > 0)
+                {
+                    await s.Repo.WriteAnomalyBatchCoreAsync(c, tx, writes, ct).ConfigureAwait(false);
                 }
 
                 return outcomes;
             },
             cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<MetricRow>> GetMetricsAsync(IReadOnlyList<string> uids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        return ReadAsync(
+            (Repo: this, Uids: uids),
+            static async (c, s, ct) => (IReadOnlyList<MetricRow>)[.. (await s.Repo.ReadMetricsByUidAsync(c, null, s.Uids, lockRows: false, ct).ConfigureAwait(false)).Values],
+            cancellationToken);
+    }
+
+    /// <summary>The metric rows of <paramref name="uids"/> that exist, by uid; with <paramref name="lockRows"/>, locked in the order given.</summary>
+    private async Task<Dictionary<string, MetricRow>> ReadMetricsByUidAsync(DbConnection c, DbTransaction? tx, IReadOnlyList<string> uids, bool lockRows, CancellationToken ct)
+    {
+        const int Chunk = 500;
+        var found = new Dictionary<string, MetricRow>(uids.Count, StringComparer.Ordinal);
+        for (var offset = 0; offset < uids.Count; offset += Chunk)
+        {
+            var n = Math.Min(Chunk, uids.Count - offset);
+            var sql = new System.Text.StringBuilder("SELECT " + MetricColumns + " FROM metric WHERE uid IN (", 64 + (n * 8));
+            for (var i = 0; i < n; i++)
+            {
+                sql.Append(i == 0 ? "@u" : ", @u").Append(i.ToString(CultureInfo.InvariantCulture));
+            }
+
+            sql.Append(") ORDER BY uid").Append(lockRows ? ForUpdate : string.Empty);
+            using var cmd = Command(c, tx, sql.ToString());
+            for (var i = 0; i < n; i++)
+            {
+                Add(cmd, "@u" + i.ToString(CultureInfo.InvariantCulture), uids[offset + i]);
+            }
+
+            foreach (var row in await ReadMetricsAsync(cmd, ct).ConfigureAwait(false))
+            {
+                found[row.Uid] = row;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Writes the scores and <c>model_params</c> of several metrics inside the batch transaction: statement by
+    /// statement here; a backend may override it with fewer round trips (MySQL: one UPDATE … JOIN per chunk).
+    /// </summary>
+    protected virtual async Task WriteAnomalyBatchCoreAsync(DbConnection c, DbTransaction tx, List<(string Uid, ReadOnlyMemory<ScoreUpdate> Updates, string ModelParams)> writes, CancellationToken ct)
+    {
+        foreach (var (uid, updates, modelParams) in writes)
+        {
+            if (!updates.IsEmpty)
+            {
+                await UpdateScoresCoreAsync(c, tx, uid, updates, ct).ConfigureAwait(false);
+            }
+
+            using var cmd = Command(c, tx, "UPDATE metric SET model_params = @value WHERE uid = @uid");
+            Add(cmd, "@value", modelParams);
+            Add(cmd, "@uid", uid);
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc/>
