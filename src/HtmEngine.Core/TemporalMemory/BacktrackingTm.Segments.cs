@@ -139,30 +139,34 @@ public sealed partial class BacktrackingTm
         int n = _segSynCount[seg];
         float inc = _p.PermanenceIncrement;
         float dec = _p.PermanenceDecrement;
-        int[] src = _scratchSynSrc;
-        float[] perm = _scratchSynPerm;
-        byte[] kind = _scratchSynKind; // 0 = decremented, 1 = incremented
         int kept = 0;
-        int[] origSrc = _staleSrc; // the segment as Cells4 sees it before updateSynapses (FreeSynapsesLikeCells4)
-        float[] origPerm = _stalePerm;
+
+        // The old synapses stay in the segment's block until the merge below, so FreeSynapsesLikeCells4 reads
+        // Cells4's stale view from there, and only when the cap is exceeded, instead of a copy on every update.
+        // Every index below is within the segment's block or a scratch array of at least maxSyn entries.
+        ref int segSrc = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), baseIdx);
+        ref float segPerm = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), baseIdx);
+        ref byte flagRef = ref MemoryMarshal.GetArrayDataReference(flag);
+        ref int src = ref MemoryMarshal.GetArrayDataReference(_scratchSynSrc);
+        ref float perm = ref MemoryMarshal.GetArrayDataReference(_scratchSynPerm);
+        ref byte kind = ref MemoryMarshal.GetArrayDataReference(_scratchSynKind); // 0 = decremented, 1 = incremented
         for (int k = 0; k < n; k++)
         {
-            int s = _synSource[baseIdx + k];
-            float p = _synPerm[baseIdx + k];
-            origSrc[k] = s;
-            origPerm[k] = flag[s] != 0 ? p : p - dec;
-            if (flag[s] != 0)
+            int s = Unsafe.Add(ref segSrc, k);
+            float p = Unsafe.Add(ref segPerm, k);
+            ref byte f = ref Unsafe.Add(ref flagRef, s);
+            if (f != 0)
             {
-                flag[s] = 2;
+                f = 2;
                 p += inc;
                 if (p > 1.0f)
                 {
                     p = 1.0f;
                 }
 
-                src[kept] = s;
-                perm[kept] = p;
-                kind[kept] = 1;
+                Unsafe.Add(ref src, kept) = s;
+                Unsafe.Add(ref perm, kept) = p;
+                Unsafe.Add(ref kind, kept) = 1;
                 kept++;
             }
             else
@@ -179,9 +183,9 @@ public sealed partial class BacktrackingTm
                     continue;
                 }
 
-                src[kept] = s;
-                perm[kept] = p;
-                kind[kept] = 0;
+                Unsafe.Add(ref src, kept) = s;
+                Unsafe.Add(ref perm, kept) = p;
+                Unsafe.Add(ref kind, kept) = 0;
                 kept++;
             }
         }
@@ -208,7 +212,7 @@ public sealed partial class BacktrackingTm
         int excess = kept + newCount - _synCap;
         if (excess > 0)
         {
-            FreeSynapsesLikeCells4(src, perm, kind, ref kept, n, excess, seg);
+            FreeSynapsesLikeCells4(_scratchSynSrc, _scratchSynPerm, _scratchSynKind, ref kept, n, excess, seg);
 
             // Cells4 can leave a segment above its cap (see FreeSynapsesLikeCells4); storage holds twice the cap,
             // and should a segment ever outgrow even that, the surplus new synapses are not added.
@@ -216,6 +220,8 @@ public sealed partial class BacktrackingTm
         }
 
         // Merge the kept (sorted) and the new (sorted) synapses back into the segment's block.
+        int[] keptSrc = _scratchSynSrc;
+        float[] keptPerm = _scratchSynPerm;
         int a = 0;
         int b = 0;
         int w = baseIdx;
@@ -224,10 +230,10 @@ public sealed partial class BacktrackingTm
         int connectedCount = 0;
         while (a < kept || b < newCount)
         {
-            if (b >= newCount || (a < kept && src[a] < added[b]))
+            if (b >= newCount || (a < kept && keptSrc[a] < added[b]))
             {
-                _synSource[w] = src[a];
-                _synPerm[w] = perm[a];
+                _synSource[w] = keptSrc[a];
+                _synPerm[w] = keptPerm[a];
                 a++;
             }
             else
@@ -270,17 +276,27 @@ public sealed partial class BacktrackingTm
     /// <param name="perm">Compacted permanences after the permanence update.</param>
     /// <param name="kind">Compacted kinds: 0 = decremented, 1 = incremented.</param>
     /// <param name="kept">Compacted length; reduced by the synapses actually removed.</param>
-    /// <param name="n">Length of the segment before the update; _staleSrc/_stalePerm hold its entries.</param>
+    /// <param name="n">Length of the segment before the update; its block still holds the old entries.</param>
     /// <param name="excess">Cells4's numToFree.</param>
     /// <param name="seg">The segment.</param>
     private void FreeSynapsesLikeCells4(int[] src, float[] perm, byte[] kind, ref int kept, int n, int excess, int seg)
     {
         // Kind of each original position: a synapse removed at ≤ 0 was a decremented one.
+        // Cells4's stale view of each original position: its source, and its permanence after the update in place
+        // (a decremented synapse removed at ≤ 0 still shows its decremented value; an incremented one is not yet
+        // incremented). The block is untouched until AdaptSegment's merge, so it still holds the old entries.
         byte[] origKind = _staleKind;
+        int baseIdx = seg * _maxSyn;
+        float dec = _p.PermanenceDecrement;
         for (int k = 0, a = 0; k < n; k++)
         {
-            bool survived = a < kept && src[a] == _staleSrc[k];
-            origKind[k] = survived ? kind[a] : (byte)0;
+            int s = _synSource[baseIdx + k];
+            float p = _synPerm[baseIdx + k];
+            bool survived = a < kept && src[a] == s;
+            byte kk = survived ? kind[a] : (byte)0;
+            origKind[k] = kk;
+            _staleSrc[k] = s;
+            _stalePerm[k] = kk == 1 ? p : p - dec;
             if (survived)
             {
                 a++;
