@@ -5,10 +5,8 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using HtmEngine.Bus;
-using HtmEngine.Runtime.Contracts;
 using HtmEngine.Runtime.Hosting;
 using HtmEngine.Runtime.Listener;
-using HtmEngine.Runtime.Models;
 using HtmEngine.Server.Hosting;
 
 namespace HtmEngine.LoadTest.Scenarios;
@@ -246,43 +244,7 @@ public sealed class CadenceScenario : IScenario
         }
         finally
         {
-            for (int i = started.Count - 1; i >= 0; i--)
-            {
-                // The run's data is thrown away: the model runners are disposed without the graceful stop's
-                // checkpoints of every hot model (minutes for 1,000 models of ~12 MB on this machine).
-                if (started[i] is not ModelRunnerService)
-                {
-                    await started[i].StopAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-
-                if (started[i] is IAsyncDisposable disposable)
-                {
-                    await disposable.DisposeAsync().ConfigureAwait(false);
-                }
-            }
-
-            if (subscriber is not null)
-            {
-                await subscriber.DisposeAsync().ConfigureAwait(false);
-            }
-
-            var o = runtime.Options;
-            await runtime.Bus.DeleteQueueAsync(subscriberQueue, CancellationToken.None).ConfigureAwait(false);
-            await runtime.Bus.DeleteQueueAsync(o.MetricDataQueue, CancellationToken.None).ConfigureAwait(false);
-            await runtime.Bus.DeleteQueueAsync(o.ResultsQueue, CancellationToken.None).ConfigureAwait(false);
-            for (int shard = 0; shard < o.Shards; shard++)
-            {
-                await runtime.Bus.DeleteQueueAsync(ModelShards.InputQueue(o.ModelInputQueuePrefix, shard), CancellationToken.None).ConfigureAwait(false);
-            }
-
-            await runtime.Bus.DeleteExchangeAsync(o.ResultsExchange, CancellationToken.None).ConfigureAwait(false);
-            await runtime.DisposeAsync().ConfigureAwait(false);
-            await EndToEndScenario.DropDatabaseAsync(engine, backend).ConfigureAwait(false);
-            if (Directory.Exists(scratch))
-            {
-                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-                Directory.Delete(scratch, recursive: true);
-            }
+            await EndToEndScenario.TearDownAsync(started, subscriber, subscriberQueue, runtime, engine, backend, scratch).ConfigureAwait(false);
         }
     }
 

@@ -175,43 +175,7 @@ public sealed class EndToEndScenario : IScenario
         }
         finally
         {
-            for (int i = started.Count - 1; i >= 0; i--)
-            {
-                // The run's data is thrown away: the model runners are disposed without the graceful stop's
-                // checkpoints of every hot model (minutes for 1,000 models of ~12 MB on this machine).
-                if (started[i] is not ModelRunnerService)
-                {
-                    await started[i].StopAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-
-                if (started[i] is IAsyncDisposable disposable)
-                {
-                    await disposable.DisposeAsync().ConfigureAwait(false);
-                }
-            }
-
-            if (subscriber is not null)
-            {
-                await subscriber.DisposeAsync().ConfigureAwait(false);
-            }
-
-            var o = runtime.Options;
-            await runtime.Bus.DeleteQueueAsync(subscriberQueue, CancellationToken.None).ConfigureAwait(false);
-            await runtime.Bus.DeleteQueueAsync(o.MetricDataQueue, CancellationToken.None).ConfigureAwait(false);
-            await runtime.Bus.DeleteQueueAsync(o.ResultsQueue, CancellationToken.None).ConfigureAwait(false);
-            for (int shard = 0; shard < o.Shards; shard++)
-            {
-                await runtime.Bus.DeleteQueueAsync(ModelShards.InputQueue(o.ModelInputQueuePrefix, shard), CancellationToken.None).ConfigureAwait(false);
-            }
-
-            await runtime.Bus.DeleteExchangeAsync(o.ResultsExchange, CancellationToken.None).ConfigureAwait(false);
-            await runtime.DisposeAsync().ConfigureAwait(false);
-            await DropDatabaseAsync(engine, backend).ConfigureAwait(false);
-            if (Directory.Exists(scratch))
-            {
-                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-                Directory.Delete(scratch, recursive: true);
-            }
+            await TearDownAsync(started, subscriber, subscriberQueue, runtime, engine, backend, scratch).ConfigureAwait(false);
         }
     }
 
@@ -284,6 +248,51 @@ public sealed class EndToEndScenario : IScenario
                 await stream.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()), cancellationToken).ConfigureAwait(false);
                 text.Clear();
             }
+        }
+    }
+
+    /// <summary>
+    /// Stops the services in reverse order (the model runners without their final checkpoints: the run's data is thrown
+    /// away), then deletes the run's queues, exchange, database and scratch directory. Shared with the cadence scenario.
+    /// </summary>
+    internal static async Task TearDownAsync(List<IEngineService> started, IBusSubscription? subscriber, string subscriberQueue, EngineRuntime runtime, EngineOptions engine, string backend, string scratch)
+    {
+        for (int i = started.Count - 1; i >= 0; i--)
+        {
+            // The run's data is thrown away: the model runners are disposed without the graceful stop's
+            // checkpoints of every hot model (minutes for 1,000 models of ~12 MB on this machine).
+            if (started[i] is not ModelRunnerService)
+            {
+                await started[i].StopAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            if (started[i] is IAsyncDisposable disposable)
+            {
+                await disposable.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        if (subscriber is not null)
+        {
+            await subscriber.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var o = runtime.Options;
+        await runtime.Bus.DeleteQueueAsync(subscriberQueue, CancellationToken.None).ConfigureAwait(false);
+        await runtime.Bus.DeleteQueueAsync(o.MetricDataQueue, CancellationToken.None).ConfigureAwait(false);
+        await runtime.Bus.DeleteQueueAsync(o.ResultsQueue, CancellationToken.None).ConfigureAwait(false);
+        for (int shard = 0; shard < o.Shards; shard++)
+        {
+            await runtime.Bus.DeleteQueueAsync(ModelShards.InputQueue(o.ModelInputQueuePrefix, shard), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        await runtime.Bus.DeleteExchangeAsync(o.ResultsExchange, CancellationToken.None).ConfigureAwait(false);
+        await runtime.DisposeAsync().ConfigureAwait(false);
+        await DropDatabaseAsync(engine, backend).ConfigureAwait(false);
+        if (Directory.Exists(scratch))
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(scratch, recursive: true);
         }
     }
 
