@@ -268,29 +268,8 @@ internal sealed partial class MySqlMetricRepository : SqlMetricRepository
         }
     }
 
-    internal static int WriteTsv(byte[] buffer, byte[] uid, long firstRowid, ReadOnlySpan<Sample> samples, int[] accepted, int acceptedCount)
-    {
-        var span = buffer.AsSpan();
-        var p = 0;
-        for (var i = 0; i < acceptedCount; i++)
-        {
-            var sample = samples[accepted[i]];
-            uid.CopyTo(span[p..]);
-            p += uid.Length;
-            span[p++] = (byte)'\t';
-            (firstRowid + i).TryFormat(span[p..], out var w, default, CultureInfo.InvariantCulture);
-            p += w;
-            span[p++] = (byte)'\t';
-            RoundToSecond(sample.Timestamp).TryFormat(span[p..], out w, "yyyy'-'MM'-'dd HH':'mm':'ss", CultureInfo.InvariantCulture);
-            p += w;
-            span[p++] = (byte)'\t';
-            sample.Value.TryFormat(span[p..], out w, "R", CultureInfo.InvariantCulture);
-            p += w;
-            span[p++] = (byte)'\n';
-        }
-
-        return p;
-    }
+    internal static int WriteTsv(byte[] buffer, byte[] uid, long firstRowid, ReadOnlySpan<Sample> samples, int[] accepted, int acceptedCount) =>
+        WriteTsvAt(buffer, uid, firstRowid, samples, accepted, acceptedCount);
 
     /// <summary>The uid as UTF-8 with the bulk format's special characters escaped (backslash, tab, newline).</summary>
     internal static byte[] EscapeTsv(string value)
