@@ -53,6 +53,13 @@ public sealed class ClientCommandsTests : IAsyncLifetime
         Assert.True(code == 0, error);
         Assert.StartsWith("sent 300 line(s), ", output, StringComparison.Ordinal);
 
+        // Graphite orders nothing across connections: wait until the file is stored before later samples go in on
+        // other connections, or the file's samples would be rejected as out of order (as the engine must).
+        await WaitUntilAsync(
+            () => Task.FromResult(Run("data", _name, "--format", "json").Output is var stored
+                && JsonNode.Parse(stored)!["data"]!.AsArray().Count == 300),
+            "the 300 stored rows");
+
         // Follow the results: one more sample every 300 ms until the follower has its five lines, whenever it bound.
         var follow = Task.Run(() => Run("results", "--count", "5"));
         for (int i = 300; !follow.IsCompleted; i++)
