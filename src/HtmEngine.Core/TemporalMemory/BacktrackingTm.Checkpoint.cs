@@ -51,6 +51,7 @@ public sealed partial class BacktrackingTm
         _cellFreeSlots.Save(writer);
         _outSynapses.Save(writer);
 
+        MaterializeConfidences();
         WriteSorted(writer, _infActiveT);
         WriteSorted(writer, _infPredictedT);
         WriteSorted(writer, _lrnActiveT);

@@ -110,6 +110,8 @@ public sealed partial class BacktrackingTm
         Array.Resize(ref _touchedSegs, n + 1);
         Array.Resize(ref _qualSegs, n + 1);
         Array.Resize(ref _qualKeys, n);
+        Array.Resize(ref _pendingKeys, n);
+        Array.Resize(ref _pendingDc, n);
         Array.Resize(ref _qualSorted, n + 1);
         Array.Resize(ref _qualNext, n + 1);
         Array.Resize(ref _freeSegIds, n);

@@ -94,6 +94,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private int _confCellCount;
     private readonly int[] _confCols;
     private int _confColCount;
+    private long[] _pendingKeys; // (cell << 32 | slot) of the last phase 2's qualifying segments, in no order
+    private float[] _pendingDc; // their duty cycles, parallel to _pendingKeys
+    private int _pendingCount;
+    private bool _confidencePending; // the confidence arrays are not summed from the pending keys yet
+    private bool _pendingTiny; // a pending duty cycle is below TinyDutyCycle (see CountPredicted)
+    private readonly byte[] _cellPositive; // cells with a pending duty cycle > 0
+    private readonly byte[] _predictedColumnMark;
     private readonly PatternQueue _infPatterns;
 
     // Learning state.
@@ -130,10 +137,15 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     // Memoised duty-cycle decay factors (1 − alpha)^age of the current tier; 0 = not computed yet.
     private const int DecayTableSize = 4096;
 
+    // Below this a duty cycle could make a column's normalised confidence underflow to 0 (see CountPredicted).
+    private const float TinyDutyCycle = 1e-30f;
+
     // Segments ahead (qualified ones, queued updates) whose synapses are prefetched.
     private const int PrefetchDistance = 4;
     private readonly double[] _decayTable = new double[DecayTableSize];
     private double _decayAlpha = -1.0;
+    private int _alphaIteration = -1; // the iteration _alpha was looked up for
+    private double _alpha;
 
     // Scalars.
     private int _lrnIteration;
@@ -205,6 +217,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _colConfidence = new float[_columns];
         _confCells = new int[_cellCount];
         _confCols = new int[_columns];
+        _pendingKeys = new long[segs];
+        _pendingDc = new float[segs];
+        _cellPositive = new byte[_cellCount];
+        _predictedColumnMark = new byte[_columns];
         _infPatterns = new PatternQueue(parameters.MaxInfBacktrack + 1, _columns);
 
         _lrnActiveT = new CellSet(_cellCount);
@@ -262,7 +278,14 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     public ReadOnlySpan<int> InferencePredictedCells => _infPredictedT.Members;
 
     /// <summary>Normalised column confidence of the last step; non-zero marks the columns counted as predicted.</summary>
-    public ReadOnlySpan<float> ColumnConfidence => _colConfidence;
+    public ReadOnlySpan<float> ColumnConfidence
+    {
+        get
+        {
+            MaterializeConfidences();
+            return _colConfidence;
+        }
+    }
 
     /// <summary>Number of segments on <paramref name="cell"/>.</summary>
     public int SegmentsOnCell(int cell) => _cellSegCount[cell];
@@ -270,6 +293,24 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     /// <inheritdoc />
     public int CountPredicted(ReadOnlySpan<int> activeColumns)
     {
+        if (_confidencePending && !_pendingTiny)
+        {
+            // A column's normalised confidence is its duty cycles' sum over the total. Duty cycles are ≥ 0 and a
+            // float sum of non-negative values is 0 only when all are 0, so the column counts iff one of its cells
+            // has a positive duty cycle, unless the division underflows: with every duty cycle ≥ TinyDutyCycle
+            // (1e-30) and a total far below 1e7 it cannot, so only a tiny one sends this to the exact sums.
+            byte[] positive = _cellPositive;
+            int cpc = _cellsPerColumn;
+            int count = 0;
+            for (int i = 0; i < activeColumns.Length; i++)
+            {
+                count += positive.AsSpan(activeColumns[i] * cpc, cpc).IndexOfAnyExcept((byte)0) >= 0 ? 1 : 0;
+            }
+
+            return count;
+        }
+
+        MaterializeConfidences();
         float[] conf = _colConfidence;
         int n = 0;
         for (int i = 0; i < activeColumns.Length; i++)
@@ -377,15 +418,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             return _segLastDc[seg];
         }
 
-        double alpha = 0;
-        for (int tier = s_dutyCycleTiers.Length - 1; tier > 0; tier--)
+        if (iteration != _alphaIteration)
         {
-            if (iteration > s_dutyCycleTiers[tier])
-            {
-                alpha = s_dutyCycleAlphas[tier];
-                break;
-            }
+            _alpha = TierAlpha(iteration);
+            _alphaIteration = iteration;
         }
+
+        double alpha = _alpha;
 
         // float32 storage as Cells4 keeps it; the decay factor is computed in double (tabulated: same value).
         float dc = (float)(DecayFactor(alpha, age) * _segLastDc[seg]);
@@ -401,6 +440,20 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         }
 
         return dc;
+    }
+
+    /// <summary>The learning rate of the duty-cycle tier that <paramref name="iteration"/> falls in.</summary>
+    private static double TierAlpha(int iteration)
+    {
+        for (int tier = s_dutyCycleTiers.Length - 1; tier > 0; tier--)
+        {
+            if (iteration > s_dutyCycleTiers[tier])
+            {
+                return s_dutyCycleAlphas[tier];
+            }
+        }
+
+        return 0.0;
     }
 
     /// <summary>
@@ -745,6 +798,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     private void ClearConfidences()
     {
+        for (int i = 0; i < _pendingCount; i++)
+        {
+            _cellPositive[(int)(_pendingKeys[i] >> 32)] = 0;
+        }
+
+        _pendingCount = 0;
+        _confidencePending = false;
         for (int i = 0; i < _confCellCount; i++)
         {
             _cellConfidence[_confCells[i]] = 0f;
