@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using HtmEngine.Core.Randomness;
 
@@ -544,23 +545,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
                 CountOutList(ref act, _outSynapses.Get(cells[i]));
             }
 
-            ReadOnlySpan<byte> counters = activity.AsSpan(0, _segHigh);
-            int pos = 0;
-            while (true)
-            {
-                int found = counters[pos..].IndexOfAnyInRange((byte)onto, byte.MaxValue);
-                if (found < 0)
-                {
-                    break;
-                }
-
-                pos += found;
-                Unsafe.Add(ref qual, qualified++) = pos;
-                pos++;
-            }
-
             _touchedCount = -1;
-            _qualSegCount = qualified;
+            _qualSegCount = ScanAtLeast(ref act, _segHigh, onto, ref qual);
             return;
         }
 
@@ -588,6 +574,56 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
         _touchedCount = count;
         _qualSegCount = qualified;
+    }
+
+    /// <summary>
+    /// Writes the ids of the counters in [0, <paramref name="length"/>) that are ≥ <paramref name="threshold"/>
+    /// (1..255) to <paramref name="output"/> in ascending order and returns how many there are.
+    /// </summary>
+    /// <remarks>
+    /// One compare per 64 (or 32) counters gives a bit mask whose set bits are read off with a trailing-zero count:
+    /// when thousands of segments qualify this beats a search call per hit. The scalar tail (and the whole scan
+    /// without SIMD) gives the same ids.
+    /// </remarks>
+    private static int ScanAtLeast(ref byte counters, int length, int threshold, ref int output)
+    {
+        int n = 0;
+        int i = 0;
+        byte below = (byte)(threshold - 1);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<byte> limit = Vector512.Create(below);
+            for (; i + Vector512<byte>.Count <= length; i += Vector512<byte>.Count)
+            {
+                ulong mask = Vector512.GreaterThan(Vector512.LoadUnsafe(ref counters, (nuint)i), limit).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    Unsafe.Add(ref output, n++) = i + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                }
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<byte> limit = Vector256.Create(below);
+            for (; i + Vector256<byte>.Count <= length; i += Vector256<byte>.Count)
+            {
+                uint mask = Vector256.GreaterThan(Vector256.LoadUnsafe(ref counters, (nuint)i), limit).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    Unsafe.Add(ref output, n++) = i + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                }
+            }
+        }
+
+        for (; i < length; i++)
+        {
+            Unsafe.Add(ref output, n) = i;
+            n += Unsafe.Add(ref counters, i) > below ? 1 : 0;
+        }
+
+        return n;
     }
 
     /// <summary>Adds one to the counter of every segment in <paramref name="outs"/>.</summary>
