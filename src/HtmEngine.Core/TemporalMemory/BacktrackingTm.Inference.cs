@@ -103,6 +103,8 @@ public sealed partial class BacktrackingTm
         int[] segCell = _segCell;
         int[] segSlot = _segSlot;
         int[] segConnected = _segConnected;
+        int[] segBroken = _segBroken;
+        ushort[] activity = _activity;
         long[] keys = _pendingKeys;
         float[] dcs = _pendingDc;
         byte[] positive = _cellPositive;
@@ -110,11 +112,6 @@ public sealed partial class BacktrackingTm
         bool tiny = false;
         for (int q = 0; q < n; q++)
         {
-            if (q + PrefetchDistance < n)
-            {
-                PrefetchSynapses(qual[q + PrefetchDistance]);
-            }
-
             int seg = qual[q];
             int cell = segCell[seg];
             float dc = DutyCycle(seg, active: false, readOnly: false);
@@ -122,7 +119,11 @@ public sealed partial class BacktrackingTm
             dcs[q] = dc;
             positive[cell] |= dc > 0f ? (byte)1 : (byte)0;
             tiny |= dc < TinyDutyCycle;
-            if (segConnected[seg] >= threshold && predictedFlags[cell] == 0 && ConnectedActiveReaches(seg, _infActiveT, threshold))
+            // The high byte counted the active connected synapses through the forward index; a segment that lost
+            // links to Cells4's stale-index freeing has synapses the index does not show, so it is counted directly.
+            if (predictedFlags[cell] == 0
+                && (activity[seg] >> 8 >= threshold
+                    || (segBroken[seg] > 0 && segConnected[seg] >= threshold && ConnectedActiveReaches(seg, _infActiveT, threshold))))
             {
                 _infPredictedT.Add(cell);
             }

@@ -67,11 +67,15 @@ public sealed partial class BacktrackingTm
                 }
 
                 int occurrences = 0;
-                foreach (int target in _outSynapses.Get(src))
+                foreach (int link in _outSynapses.Get(src))
                 {
-                    if (target == seg)
+                    if (link >> 1 == seg)
                     {
                         occurrences++;
+                        if ((link & 1) != (perm >= _p.ConnectedPermanence ? 1 : 0))
+                        {
+                            return $"forward link of cell {src} to segment {seg} is tagged {(link & 1) == 1} for permanence {perm}";
+                        }
                     }
                 }
 

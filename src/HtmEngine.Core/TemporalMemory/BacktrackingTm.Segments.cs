@@ -54,11 +54,12 @@ public sealed partial class BacktrackingTm
         _segLastDc[seg] = _lrnIteration > 0 ? 1.0f / _lrnIteration : 1.0f;
         int baseIdx = seg * _maxSyn;
         float initial = _p.InitialPermanence;
+        int link = Link(seg, initial >= _p.ConnectedPermanence);
         for (int k = 0; k < sources.Length; k++)
         {
             _synSource[baseIdx + k] = sources[k];
             _synPerm[baseIdx + k] = initial;
-            _outSynapses.Add(sources[k], seg);
+            _outSynapses.Add(sources[k], link);
         }
 
         _segSynCount[seg] = sources.Length;
@@ -75,7 +76,7 @@ public sealed partial class BacktrackingTm
         int n = _segSynCount[seg];
         for (int k = 0; k < n; k++)
         {
-            _outSynapses.RemoveSwap(_synSource[baseIdx + k], seg);
+            _outSynapses.RemoveSwapTagged(_synSource[baseIdx + k], seg);
         }
 
         _segBroken[seg] = 0;
@@ -141,6 +142,7 @@ public sealed partial class BacktrackingTm
         int n = _segSynCount[seg];
         float inc = _p.PermanenceIncrement;
         float dec = _p.PermanenceDecrement;
+        float connected = _p.ConnectedPermanence;
         int kept = 0;
 
         // The old synapses stay in the segment's block until the merge below, so FreeSynapsesLikeCells4 reads
@@ -157,6 +159,7 @@ public sealed partial class BacktrackingTm
             int s = Unsafe.Add(ref segSrc, k);
             float p = Unsafe.Add(ref segPerm, k);
             ref byte f = ref Unsafe.Add(ref flagRef, s);
+            bool wasConnected = p >= connected;
             if (f != 0)
             {
                 f = 2;
@@ -164,6 +167,11 @@ public sealed partial class BacktrackingTm
                 if (p > 1.0f)
                 {
                     p = 1.0f;
+                }
+
+                if (!wasConnected && p >= connected)
+                {
+                    RetagLink(s, seg, connected: true);
                 }
 
                 Unsafe.Add(ref src, kept) = s;
@@ -176,13 +184,18 @@ public sealed partial class BacktrackingTm
                 p -= dec;
                 if (p <= 0f)
                 {
-                    if (!_outSynapses.RemoveSwap(s, seg))
+                    if (!_outSynapses.RemoveSwapTagged(s, seg))
                     {
                         _segBroken[seg]--;
                     }
 
                     _synapseCount--;
                     continue;
+                }
+
+                if (wasConnected && p < connected)
+                {
+                    RetagLink(s, seg, connected: false);
                 }
 
                 Unsafe.Add(ref src, kept) = s;
@@ -228,7 +241,7 @@ public sealed partial class BacktrackingTm
         int b = 0;
         int w = baseIdx;
         float initial = _p.InitialPermanence;
-        float connected = _p.ConnectedPermanence;
+        int newLink = Link(seg, initial >= connected);
         int connectedCount = 0;
         while (a < kept || b < newCount)
         {
@@ -242,7 +255,7 @@ public sealed partial class BacktrackingTm
             {
                 _synSource[w] = added[b];
                 _synPerm[w] = initial;
-                _outSynapses.Add(added[b], seg);
+                _outSynapses.Add(added[b], newLink);
                 b++;
             }
 
@@ -262,6 +275,13 @@ public sealed partial class BacktrackingTm
             ReleaseSegment(seg);
         }
     }
+
+    /// <summary>
+    /// Flips the connected tag of the forward link from <paramref name="source"/> to <paramref name="seg"/> after its
+    /// permanence crossed connectedPerm; a synapse whose link Cells4's stale-index freeing erased has none to flip.
+    /// </summary>
+    private void RetagLink(int source, int seg, bool connected) =>
+        _outSynapses.Replace(source, Link(seg, !connected), Link(seg, connected));
 
     /// <summary>
     /// Cells4's adaptSegment + Segment::freeNSynapses, quirk included. Cells4 records the positions of the
@@ -348,7 +368,7 @@ public sealed partial class BacktrackingTm
         {
             if (d < take && candIdx[d] == k)
             {
-                if (!_outSynapses.RemoveSwap(src[k], seg))
+                if (!_outSynapses.RemoveSwapTagged(src[k], seg))
                 {
                     _segBroken[seg]--;
                 }
@@ -369,7 +389,7 @@ public sealed partial class BacktrackingTm
         {
             // Past the compacted end: nothing is removed, but the stale source loses its link if it has one.
             int stale = _staleSrc[candIdx[d]];
-            if (src.AsSpan(0, kept).Contains(stale) && _outSynapses.RemoveSwap(stale, seg))
+            if (src.AsSpan(0, kept).Contains(stale) && _outSynapses.RemoveSwapTagged(stale, seg))
             {
                 _segBroken[seg]++;
             }

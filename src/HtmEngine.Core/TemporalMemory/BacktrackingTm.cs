@@ -50,7 +50,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private int[] _segGeneration;
     private int[] _segBroken; // synapses whose forward link Cells4's stale-index freeing erased (see FreeSynapsesLikeCells4)
     private int[] _segConnected; // synapses with permanence ≥ connectedPerm (Cells4's _nConnected), to skip hopeless segments
-    private byte[] _activity;
+    private ushort[] _activity; // per segment: active synapses (low byte), active connected synapses (high byte)
     private int[] _touchedSegs;
     private int _touchedCount;
     private int[] _qualSegs; // segments that reached the threshold of the last count
@@ -186,7 +186,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _segGeneration = new int[segs];
         _segConnected = new int[segs];
         _segBroken = new int[segs];
-        _activity = new byte[segs];
+        _activity = new ushort[segs];
         _touchedSegs = new int[segs + 1];
         _qualSegs = new int[segs + 1];
         _qualKeys = new long[segs];
@@ -504,7 +504,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     /// </summary>
     private void ComputeActivity(ReadOnlySpan<int> cells, int threshold)
     {
-        byte[] activity = _activity;
+        ushort[] activity = _activity;
         int[] touched = _touchedSegs;
         if (_touchedCount < 0 || _touchedCount * 16 > _segHigh)
         {
@@ -532,7 +532,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             increments += _outSynapses.Count(cells[i]);
         }
 
-        ref byte act = ref MemoryMarshal.GetArrayDataReference(activity);
+        ref ushort act = ref MemoryMarshal.GetArrayDataReference(activity);
         ref int qual = ref MemoryMarshal.GetArrayDataReference(_qualSegs);
         int qualified = 0;
         if (increments * 32 > _segHigh)
@@ -560,15 +560,16 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             ref int o = ref MemoryMarshal.GetReference(outs);
             for (int k = 0; k < outs.Length; k++)
             {
-                int seg = Unsafe.Add(ref o, k);
-                ref byte a = ref Unsafe.Add(ref act, seg);
+                int link = Unsafe.Add(ref o, k);
+                int seg = link >> 1;
+                ref ushort a = ref Unsafe.Add(ref act, seg);
                 int old = a;
-                int now = old + 1;
-                a = (byte)now;
+                int now = old + 1 + ((link & 1) << 8);
+                a = (ushort)now;
                 Unsafe.Add(ref tch, count) = seg;
                 count += old == 0 ? 1 : 0;
                 Unsafe.Add(ref qual, qualified) = seg;
-                qualified += now == onto ? 1 : 0;
+                qualified += (now & 0xFF) == onto ? 1 : 0;
             }
         }
 
@@ -577,25 +578,27 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     }
 
     /// <summary>
-    /// Writes the ids of the counters in [0, <paramref name="length"/>) that are ≥ <paramref name="threshold"/>
-    /// (1..255) to <paramref name="output"/> in ascending order and returns how many there are.
+    /// Writes the ids of the counters in [0, <paramref name="length"/>) whose low byte (all active synapses) is
+    /// ≥ <paramref name="threshold"/> (1..255) to <paramref name="output"/> in ascending order; returns how many.
     /// </summary>
     /// <remarks>
-    /// One compare per 64 (or 32) counters gives a bit mask whose set bits are read off with a trailing-zero count:
+    /// One compare per 32 (or 16) counters gives a bit mask whose set bits are read off with a trailing-zero count:
     /// when thousands of segments qualify this beats a search call per hit. The scalar tail (and the whole scan
     /// without SIMD) gives the same ids.
     /// </remarks>
-    private static int ScanAtLeast(ref byte counters, int length, int threshold, ref int output)
+    private static int ScanAtLeast(ref ushort counters, int length, int threshold, ref int output)
     {
         int n = 0;
         int i = 0;
-        byte below = (byte)(threshold - 1);
+        ushort below = (ushort)(threshold - 1);
         if (Vector512.IsHardwareAccelerated)
         {
-            Vector512<byte> limit = Vector512.Create(below);
-            for (; i + Vector512<byte>.Count <= length; i += Vector512<byte>.Count)
+            Vector512<ushort> limit = Vector512.Create(below);
+            Vector512<ushort> lowByte = Vector512.Create((ushort)0xFF);
+            for (; i + Vector512<ushort>.Count <= length; i += Vector512<ushort>.Count)
             {
-                ulong mask = Vector512.GreaterThan(Vector512.LoadUnsafe(ref counters, (nuint)i), limit).ExtractMostSignificantBits();
+                Vector512<ushort> all = Vector512.LoadUnsafe(ref counters, (nuint)i) & lowByte;
+                ulong mask = Vector512.GreaterThan(all, limit).ExtractMostSignificantBits();
                 while (mask != 0)
                 {
                     Unsafe.Add(ref output, n++) = i + BitOperations.TrailingZeroCount(mask);
@@ -605,10 +608,12 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Vector256<byte> limit = Vector256.Create(below);
-            for (; i + Vector256<byte>.Count <= length; i += Vector256<byte>.Count)
+            Vector256<ushort> limit = Vector256.Create(below);
+            Vector256<ushort> lowByte = Vector256.Create((ushort)0xFF);
+            for (; i + Vector256<ushort>.Count <= length; i += Vector256<ushort>.Count)
             {
-                uint mask = Vector256.GreaterThan(Vector256.LoadUnsafe(ref counters, (nuint)i), limit).ExtractMostSignificantBits();
+                Vector256<ushort> all = Vector256.LoadUnsafe(ref counters, (nuint)i) & lowByte;
+                uint mask = Vector256.GreaterThan(all, limit).ExtractMostSignificantBits();
                 while (mask != 0)
                 {
                     Unsafe.Add(ref output, n++) = i + BitOperations.TrailingZeroCount(mask);
@@ -620,36 +625,50 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         for (; i < length; i++)
         {
             Unsafe.Add(ref output, n) = i;
-            n += Unsafe.Add(ref counters, i) > below ? 1 : 0;
+            n += (Unsafe.Add(ref counters, i) & 0xFF) > below ? 1 : 0;
         }
 
         return n;
     }
 
-    /// <summary>Adds one to the counter of every segment in <paramref name="outs"/>.</summary>
+    /// <summary>
+    /// Counts every link in <paramref name="outs"/> into its segment's counter: one in the low byte, and one in the
+    /// high byte when the link's tag says the synapse is connected.
+    /// </summary>
     /// <remarks>
     /// Unrolled by four to cut the loop overhead of the hottest loop of the TM; each increment still reads its counter
     /// after the previous one was written, so the result is that of the plain loop whatever the ids.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CountOutList(ref byte act, Span<int> outs)
+    private static void CountOutList(ref ushort act, Span<int> outs)
     {
         ref int o = ref MemoryMarshal.GetReference(outs);
         int n = outs.Length;
         int k = 0;
         for (; k + 4 <= n; k += 4)
         {
-            Unsafe.Add(ref act, Unsafe.Add(ref o, k))++;
-            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 1))++;
-            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 2))++;
-            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 3))++;
+            int l0 = Unsafe.Add(ref o, k);
+            int l1 = Unsafe.Add(ref o, k + 1);
+            int l2 = Unsafe.Add(ref o, k + 2);
+            int l3 = Unsafe.Add(ref o, k + 3);
+            Unsafe.Add(ref act, l0 >> 1) += (ushort)(1 + ((l0 & 1) << 8));
+            Unsafe.Add(ref act, l1 >> 1) += (ushort)(1 + ((l1 & 1) << 8));
+            Unsafe.Add(ref act, l2 >> 1) += (ushort)(1 + ((l2 & 1) << 8));
+            Unsafe.Add(ref act, l3 >> 1) += (ushort)(1 + ((l3 & 1) << 8));
         }
 
         for (; k < n; k++)
         {
-            Unsafe.Add(ref act, Unsafe.Add(ref o, k))++;
+            int l = Unsafe.Add(ref o, k);
+            Unsafe.Add(ref act, l >> 1) += (ushort)(1 + ((l & 1) << 8));
         }
     }
+
+    /// <summary>The forward-index entry of a synapse on <paramref name="seg"/>: the id with the connected bit below it.</summary>
+    private static int Link(int seg, bool connected) => (seg << 1) | (connected ? 1 : 0);
+
+    /// <summary>Active synapses of <paramref name="seg"/> counted by the last <see cref="ComputeActivity"/>.</summary>
+    private int ActivityOf(int seg) => _activity[seg] & 0xFF;
 
     /// <summary>Marks the cells owning a segment that reached the threshold of the last count.</summary>
     private void MarkCells()
@@ -796,9 +815,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         for (int s = 0; s < slots.Length; s++)
         {
             int seg = slots[s];
-            if (seg >= 0 && _activity[seg] > max)
+            if (seg >= 0 && ActivityOf(seg) > max)
             {
-                max = _activity[seg];
+                max = ActivityOf(seg);
                 bestSeg = seg;
             }
         }
