@@ -154,55 +154,50 @@ public sealed partial class BacktrackingTm
         ref int src = ref MemoryMarshal.GetArrayDataReference(_scratchSynSrc);
         ref float perm = ref MemoryMarshal.GetArrayDataReference(_scratchSynPerm);
         ref byte kind = ref MemoryMarshal.GetArrayDataReference(_scratchSynKind); // 0 = decremented, 1 = incremented
+        ref int events = ref MemoryMarshal.GetArrayDataReference(_staleSrc); // sources that died or crossed connectedPerm
+        int crossedStart = n; // dead sources fill events from 0 up, crossed ones from n down (n ≤ maxSyn slots)
+        int dead = 0;
+        int crossed = n; // events[crossed..n) hold (source << 1 | now connected)
         for (int k = 0; k < n; k++)
         {
+            // Without branches on the synapse's fate, which is unpredictable: both outcomes are computed and selected
+            // by masks, every synapse is written to the scratch arrays and the end only advances past the survivors.
             int s = Unsafe.Add(ref segSrc, k);
             float p = Unsafe.Add(ref segPerm, k);
             ref byte f = ref Unsafe.Add(ref flagRef, s);
-            bool wasConnected = p >= connected;
-            if (f != 0)
+            int on = f != 0 ? 1 : 0;
+            f = (byte)(on << 1); // 2 = found on the segment (a flag of 0 stays 0)
+            float up = MathF.Min(p + inc, 1.0f);
+            float down = p - dec;
+            int mask = -on;
+            float next = BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(up) & mask) | (BitConverter.SingleToInt32Bits(down) & ~mask));
+            int died = (on ^ 1) & (down <= 0f ? 1 : 0);
+            int flipped = (p >= connected ? 1 : 0) ^ (next >= connected ? 1 : 0);
+            Unsafe.Add(ref src, kept) = s;
+            Unsafe.Add(ref perm, kept) = next;
+            Unsafe.Add(ref kind, kept) = (byte)on;
+            kept += died ^ 1;
+            Unsafe.Add(ref events, dead) = s;
+            dead += died;
+            Unsafe.Add(ref events, crossed - 1) = (s << 1) | (next >= connected ? 1 : 0);
+            crossed -= flipped & (died ^ 1);
+        }
+
+        // The forward index follows: dead synapses lose their link (one without a link was a broken one), crossed ones
+        // get their connected tag flipped. The order does not matter: each source has at most one link to seg.
+        for (int i = 0; i < dead; i++)
+        {
+            if (!_outSynapses.RemoveSwapTagged(Unsafe.Add(ref events, i), seg))
             {
-                f = 2;
-                p += inc;
-                if (p > 1.0f)
-                {
-                    p = 1.0f;
-                }
-
-                if (!wasConnected && p >= connected)
-                {
-                    RetagLink(s, seg, connected: true);
-                }
-
-                Unsafe.Add(ref src, kept) = s;
-                Unsafe.Add(ref perm, kept) = p;
-                Unsafe.Add(ref kind, kept) = 1;
-                kept++;
+                _segBroken[seg]--;
             }
-            else
-            {
-                p -= dec;
-                if (p <= 0f)
-                {
-                    if (!_outSynapses.RemoveSwapTagged(s, seg))
-                    {
-                        _segBroken[seg]--;
-                    }
+        }
 
-                    _synapseCount--;
-                    continue;
-                }
-
-                if (wasConnected && p < connected)
-                {
-                    RetagLink(s, seg, connected: false);
-                }
-
-                Unsafe.Add(ref src, kept) = s;
-                Unsafe.Add(ref perm, kept) = p;
-                Unsafe.Add(ref kind, kept) = 0;
-                kept++;
-            }
+        _synapseCount -= dead;
+        for (int i = crossed; i < crossedStart; i++)
+        {
+            int entry = Unsafe.Add(ref events, i);
+            RetagLink(entry >> 1, seg, connected: (entry & 1) != 0);
         }
 
         // New sources: set members not found on the segment (flag still 1), in set order (sorted).
@@ -235,36 +230,49 @@ public sealed partial class BacktrackingTm
         }
 
         // Merge the kept (sorted) and the new (sorted) synapses back into the segment's block.
-        int[] keptSrc = _scratchSynSrc;
-        float[] keptPerm = _scratchSynPerm;
-        int a = 0;
-        int b = 0;
-        int w = baseIdx;
-        float initial = _p.InitialPermanence;
-        int newLink = Link(seg, initial >= connected);
+        ref int keptSrc = ref MemoryMarshal.GetArrayDataReference(_scratchSynSrc);
+        ref float keptPerm = ref MemoryMarshal.GetArrayDataReference(_scratchSynPerm);
+        ref int addedRef = ref MemoryMarshal.GetArrayDataReference(added);
         int connectedCount = 0;
-        while (a < kept || b < newCount)
+        if (newCount == 0)
         {
-            if (b >= newCount || (a < kept && keptSrc[a] < added[b]))
+            _scratchSynSrc.AsSpan(0, kept).CopyTo(_synSource.AsSpan(baseIdx, kept));
+            _scratchSynPerm.AsSpan(0, kept).CopyTo(_synPerm.AsSpan(baseIdx, kept));
+            for (int k = 0; k < kept; k++)
             {
-                _synSource[w] = keptSrc[a];
-                _synPerm[w] = keptPerm[a];
-                a++;
+                connectedCount += Unsafe.Add(ref keptPerm, k) >= connected ? 1 : 0;
             }
-            else
+        }
+        else
+        {
+            float initial = _p.InitialPermanence;
+            int newLink = Link(seg, initial >= connected);
+            int initialConnected = initial >= connected ? 1 : 0;
+            int a = 0;
+            int b = 0;
+            int w = 0;
+            while (a < kept || b < newCount)
             {
-                _synSource[w] = added[b];
-                _synPerm[w] = initial;
-                _outSynapses.Add(added[b], newLink);
-                b++;
-            }
+                if (b >= newCount || (a < kept && Unsafe.Add(ref keptSrc, a) < Unsafe.Add(ref addedRef, b)))
+                {
+                    float p = Unsafe.Add(ref keptPerm, a);
+                    Unsafe.Add(ref segSrc, w) = Unsafe.Add(ref keptSrc, a);
+                    Unsafe.Add(ref segPerm, w) = p;
+                    connectedCount += p >= connected ? 1 : 0;
+                    a++;
+                }
+                else
+                {
+                    int source = Unsafe.Add(ref addedRef, b);
+                    Unsafe.Add(ref segSrc, w) = source;
+                    Unsafe.Add(ref segPerm, w) = initial;
+                    connectedCount += initialConnected;
+                    _outSynapses.Add(source, newLink);
+                    b++;
+                }
 
-            if (_synPerm[w] >= connected)
-            {
-                connectedCount++;
+                w++;
             }
-
-            w++;
         }
 
         _segConnected[seg] = connectedCount;
