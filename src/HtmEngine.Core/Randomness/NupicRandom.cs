@@ -77,12 +77,8 @@ public sealed class NupicRandom
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static uint Step(uint[] state, ref int front, ref int rear)
     {
-        // (a + b) mod (2^32 − 1) without a division: 2^32 ≡ 1, so the carry adds back in, and a sum that reaches the
-        // modulus once more (at most 2^32) wraps to 0 or 1.
         ref uint s = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(state);
-        ulong t = (ulong)System.Runtime.CompilerServices.Unsafe.Add(ref s, front) + System.Runtime.CompilerServices.Unsafe.Add(ref s, rear);
-        ulong folded = (t & Max32) + (t >> 32);
-        uint sum = (uint)(folded >= Max32 ? folded - Max32 : folded);
+        uint sum = AddModMax32(System.Runtime.CompilerServices.Unsafe.Add(ref s, front), System.Runtime.CompilerServices.Unsafe.Add(ref s, rear));
         System.Runtime.CompilerServices.Unsafe.Add(ref s, front) = sum;
         if (++front >= StateSize)
         {
@@ -96,6 +92,19 @@ public sealed class NupicRandom
 
         // The lowest bit is the least random one; NuPIC drops it.
         return (sum >> 1) & 0x7fffffffu;
+    }
+
+    /// <summary>
+    /// (<paramref name="a"/> + <paramref name="b"/>) mod (2^32 − 1), NuPIC's additive step, without a division:
+    /// 2^32 ≡ 1 modulo 2^32 − 1, so the carry adds back in, and a sum that reaches the modulus (at most 2^32) wraps
+    /// to 0 or 1.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static uint AddModMax32(uint a, uint b)
+    {
+        ulong t = (ulong)a + b;
+        ulong folded = (t & Max32) + (t >> 32);
+        return (uint)(folded >= Max32 ? folded - Max32 : folded);
     }
 
     /// <summary>The state words, for loops that draw through <see cref="Step"/>.</summary>
