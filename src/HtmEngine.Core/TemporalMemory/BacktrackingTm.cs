@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using HtmEngine.Core.Randomness;
 
@@ -546,7 +545,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             }
 
             _touchedCount = -1;
-            _qualSegCount = ScanAtLeast(ref act, _segHigh, onto, ref qual);
+            _qualSegCount = ActivityKernels.ScanAtLeast(activity.AsSpan(0, _segHigh), onto, _qualSegs);
             return;
         }
 
@@ -575,60 +574,6 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
         _touchedCount = count;
         _qualSegCount = qualified;
-    }
-
-    /// <summary>
-    /// Writes the ids of the counters in [0, <paramref name="length"/>) whose low byte (all active synapses) is
-    /// ≥ <paramref name="threshold"/> (1..255) to <paramref name="output"/> in ascending order; returns how many.
-    /// </summary>
-    /// <remarks>
-    /// One compare per 32 (or 16) counters gives a bit mask whose set bits are read off with a trailing-zero count:
-    /// when thousands of segments qualify this beats a search call per hit. The scalar tail (and the whole scan
-    /// without SIMD) gives the same ids.
-    /// </remarks>
-    private static int ScanAtLeast(ref ushort counters, int length, int threshold, ref int output)
-    {
-        int n = 0;
-        int i = 0;
-        ushort below = (ushort)(threshold - 1);
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<ushort> limit = Vector512.Create(below);
-            Vector512<ushort> lowByte = Vector512.Create((ushort)0xFF);
-            for (; i + Vector512<ushort>.Count <= length; i += Vector512<ushort>.Count)
-            {
-                Vector512<ushort> all = Vector512.LoadUnsafe(ref counters, (nuint)i) & lowByte;
-                ulong mask = Vector512.GreaterThan(all, limit).ExtractMostSignificantBits();
-                while (mask != 0)
-                {
-                    Unsafe.Add(ref output, n++) = i + BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                }
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<ushort> limit = Vector256.Create(below);
-            Vector256<ushort> lowByte = Vector256.Create((ushort)0xFF);
-            for (; i + Vector256<ushort>.Count <= length; i += Vector256<ushort>.Count)
-            {
-                Vector256<ushort> all = Vector256.LoadUnsafe(ref counters, (nuint)i) & lowByte;
-                uint mask = Vector256.GreaterThan(all, limit).ExtractMostSignificantBits();
-                while (mask != 0)
-                {
-                    Unsafe.Add(ref output, n++) = i + BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                }
-            }
-        }
-
-        for (; i < length; i++)
-        {
-            Unsafe.Add(ref output, n) = i;
-            n += (Unsafe.Add(ref counters, i) & 0xFF) > below ? 1 : 0;
-        }
-
-        return n;
     }
 
     /// <summary>
