@@ -50,7 +50,7 @@ public sealed partial class BacktrackingTm
         _cellSlots.Save(writer);
         _cellFreeSlots.Save(writer);
         // The forward links carry a connected tag in memory; the file holds bare segment ids (format unchanged).
-        _outSynapses.Save(writer, valueShift: 1);
+        _outSynapses.Save(writer, valueShift: LinkShift);
 
         MaterializeConfidences();
         WriteSorted(writer, _infActiveT);
@@ -172,7 +172,7 @@ public sealed partial class BacktrackingTm
 
         tm._cellSlots.Load(ref reader);
         tm._cellFreeSlots.Load(ref reader);
-        tm._outSynapses.Load(ref reader, valueShift: 1);
+        tm._outSynapses.Load(ref reader, valueShift: LinkShift);
 
         // Links Cells4's stale-index freeing erased are missing from the forward index; count them per segment.
         for (int seg = 0; seg < tm._segHigh; seg++)
@@ -186,7 +186,7 @@ public sealed partial class BacktrackingTm
             Span<int> links = tm._outSynapses.Get(cell);
             for (int i = 0; i < links.Length; i++)
             {
-                int target = links[i] >> 1;
+                int target = SegmentOfLink(links[i]);
                 if ((uint)target >= (uint)tm._segHigh || --tm._segBroken[target] < 0)
                 {
                     throw new CheckpointFormatException("Backtracking TM forward index is inconsistent.");

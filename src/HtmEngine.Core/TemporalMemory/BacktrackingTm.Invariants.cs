@@ -69,12 +69,12 @@ public sealed partial class BacktrackingTm
                 int occurrences = 0;
                 foreach (int link in _outSynapses.Get(src))
                 {
-                    if (link >> 1 == seg)
+                    if (SegmentOfLink(link) == seg)
                     {
                         occurrences++;
-                        if ((link & 1) != (perm >= _p.ConnectedPermanence ? 1 : 0))
+                        if (link != Link(seg, perm >= _p.ConnectedPermanence))
                         {
-                            return $"forward link of cell {src} to segment {seg} is tagged {(link & 1) == 1} for permanence {perm}";
+                            return $"forward link of cell {src} to segment {seg} is tagged {IsConnectedLink(link)} for permanence {perm}";
                         }
                     }
                 }

@@ -76,7 +76,7 @@ public sealed partial class BacktrackingTm
         int n = _segSynCount[seg];
         for (int k = 0; k < n; k++)
         {
-            _outSynapses.RemoveSwapTagged(_synSource[baseIdx + k], seg);
+            RemoveLink(_synSource[baseIdx + k], seg);
         }
 
         _segBroken[seg] = 0;
@@ -187,7 +187,7 @@ public sealed partial class BacktrackingTm
         // get their connected tag flipped. The order does not matter: each source has at most one link to seg.
         for (int i = 0; i < dead; i++)
         {
-            if (!_outSynapses.RemoveSwapTagged(Unsafe.Add(ref events, i), seg))
+            if (!RemoveLink(Unsafe.Add(ref events, i), seg))
             {
                 _segBroken[seg]--;
             }
@@ -285,6 +285,12 @@ public sealed partial class BacktrackingTm
     }
 
     /// <summary>
+    /// Removes the forward link from <paramref name="source"/> to <paramref name="seg"/> whatever its tag; false when
+    /// the synapse has none (a link Cells4's stale-index freeing erased).
+    /// </summary>
+    private bool RemoveLink(int source, int seg) => _outSynapses.RemoveSwapEither(source, Link(seg, false), Link(seg, true));
+
+    /// <summary>
     /// Flips the connected tag of the forward link from <paramref name="source"/> to <paramref name="seg"/> after its
     /// permanence crossed connectedPerm; a synapse whose link Cells4's stale-index freeing erased has none to flip.
     /// </summary>
@@ -376,7 +382,7 @@ public sealed partial class BacktrackingTm
         {
             if (d < take && candIdx[d] == k)
             {
-                if (!_outSynapses.RemoveSwapTagged(src[k], seg))
+                if (!RemoveLink(src[k], seg))
                 {
                     _segBroken[seg]--;
                 }
@@ -397,7 +403,7 @@ public sealed partial class BacktrackingTm
         {
             // Past the compacted end: nothing is removed, but the stale source loses its link if it has one.
             int stale = _staleSrc[candIdx[d]];
-            if (src.AsSpan(0, kept).Contains(stale) && _outSynapses.RemoveSwapTagged(stale, seg))
+            if (src.AsSpan(0, kept).Contains(stale) && RemoveLink(stale, seg))
             {
                 _segBroken[seg]++;
             }

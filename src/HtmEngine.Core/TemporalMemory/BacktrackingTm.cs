@@ -137,6 +137,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     // Memoised duty-cycle decay factors (1 − alpha)^age of the current tier; 0 = not computed yet.
     private const int DecayTableSize = 4096;
 
+    // Bits of a forward-index entry below the segment id (see Link), and the largest number of segments that leaves.
+    private const int LinkShift = 9;
+    private const int LinkIncrementMask = (1 << LinkShift) - 1;
+    private const long MaxSegments = 1L << (32 - LinkShift);
+
     // Below this a duty cycle could make a column's normalised confidence underflow to 0 (see CountPredicted).
     private const float TinyDutyCycle = 1e-30f;
 
@@ -164,6 +169,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private BacktrackingTm(BacktrackingTmParameters parameters, NupicRandom random, int initialSegments)
     {
         parameters.Validate();
+        if ((long)parameters.ColumnCount * parameters.CellsPerColumn * parameters.MaxSegmentsPerCell > MaxSegments)
+        {
+            throw new ArgumentException(
+                $"columns × cells per column × max segments per cell must not exceed {MaxSegments} (segment ids share a forward-index entry with its counter increment).",
+                nameof(parameters));
+        }
+
         _p = parameters;
         _random = random;
         _columns = parameters.ColumnCount;
@@ -560,10 +572,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             for (int k = 0; k < outs.Length; k++)
             {
                 int link = Unsafe.Add(ref o, k);
-                int seg = link >> 1;
+                int seg = SegmentOfLink(link);
                 ref ushort a = ref Unsafe.Add(ref act, seg);
                 int old = a;
-                int now = old + 1 + ((link & 1) << 8);
+                int now = old + (link & LinkIncrementMask);
                 a = (ushort)now;
                 Unsafe.Add(ref tch, count) = seg;
                 count += old == 0 ? 1 : 0;
@@ -578,7 +590,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     /// <summary>
     /// Counts every link in <paramref name="outs"/> into its segment's counter: one in the low byte, and one in the
-    /// high byte when the link's tag says the synapse is connected.
+    /// high byte when the link's tag says the synapse is connected (the link carries that increment, see Link).
     /// </summary>
     /// <remarks>
     /// Unrolled by four to cut the loop overhead of the hottest loop of the TM; each increment still reads its counter
@@ -596,21 +608,31 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             int l1 = Unsafe.Add(ref o, k + 1);
             int l2 = Unsafe.Add(ref o, k + 2);
             int l3 = Unsafe.Add(ref o, k + 3);
-            Unsafe.Add(ref act, l0 >> 1) += (ushort)(1 + ((l0 & 1) << 8));
-            Unsafe.Add(ref act, l1 >> 1) += (ushort)(1 + ((l1 & 1) << 8));
-            Unsafe.Add(ref act, l2 >> 1) += (ushort)(1 + ((l2 & 1) << 8));
-            Unsafe.Add(ref act, l3 >> 1) += (ushort)(1 + ((l3 & 1) << 8));
+            Unsafe.Add(ref act, (nuint)((uint)l0 >> LinkShift)) += (ushort)(l0 & LinkIncrementMask);
+            Unsafe.Add(ref act, (nuint)((uint)l1 >> LinkShift)) += (ushort)(l1 & LinkIncrementMask);
+            Unsafe.Add(ref act, (nuint)((uint)l2 >> LinkShift)) += (ushort)(l2 & LinkIncrementMask);
+            Unsafe.Add(ref act, (nuint)((uint)l3 >> LinkShift)) += (ushort)(l3 & LinkIncrementMask);
         }
 
         for (; k < n; k++)
         {
             int l = Unsafe.Add(ref o, k);
-            Unsafe.Add(ref act, l >> 1) += (ushort)(1 + ((l & 1) << 8));
+            Unsafe.Add(ref act, (nuint)((uint)l >> LinkShift)) += (ushort)(l & LinkIncrementMask);
         }
     }
 
-    /// <summary>The forward-index entry of a synapse on <paramref name="seg"/>: the id with the connected bit below it.</summary>
-    private static int Link(int seg, bool connected) => (seg << 1) | (connected ? 1 : 0);
+    /// <summary>
+    /// The forward-index entry of a synapse on <paramref name="seg"/>: the id above <see cref="LinkShift"/> bits that
+    /// hold the synapse's increment of the segment's counter — 1 for an active synapse, plus 256 when connected.
+    /// </summary>
+    /// <remarks>Counting then costs a shift and a mask per entry. Ids stay below 2^23 (checked at construction).</remarks>
+    private static int Link(int seg, bool connected) => (int)(((uint)seg << LinkShift) | (connected ? 257u : 1u));
+
+    /// <summary>The segment of a forward-index entry.</summary>
+    private static int SegmentOfLink(int link) => (int)((uint)link >> LinkShift);
+
+    /// <summary>Whether a forward-index entry is tagged connected.</summary>
+    private static bool IsConnectedLink(int link) => (link & 256) != 0;
 
     /// <summary>Active synapses of <paramref name="seg"/> counted by the last <see cref="ComputeActivity"/>.</summary>
     private int ActivityOf(int seg) => _activity[seg] & 0xFF;

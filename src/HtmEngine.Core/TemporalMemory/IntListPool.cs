@@ -72,13 +72,13 @@ internal sealed class IntListPool
     }
 
     /// <summary>
-    /// Removes the entry whose value shifted right by one is <paramref name="key"/> (a key tagged with one low
-    /// bit) by moving the last entry into its place. Keys are unique per list, so this is that key's entry.
+    /// Removes the last entry equal to <paramref name="value"/> or <paramref name="alternative"/> (one key in its
+    /// two tagged forms) by moving the last entry into its place.
     /// </summary>
-    public bool RemoveSwapTagged(int list, int key)
+    public bool RemoveSwapEither(int list, int value, int alternative)
     {
         Span<int> items = Get(list);
-        int i = items.LastIndexOfAny(key << 1, (key << 1) | 1);
+        int i = items.LastIndexOfAny(value, alternative);
         if (i < 0)
         {
             return false;
@@ -150,7 +150,7 @@ internal sealed class IntListPool
 
     /// <summary>
     /// Writes the pool; with <paramref name="valueShift"/> every stored value (not the free lists' links) is written
-    /// shifted right by that many bits, which strips tag bits the file does not hold.
+    /// shifted right (unsigned) by that many bits, which strips tag bits the file does not hold.
     /// </summary>
     public void Save(Checkpoints.CheckpointWriter writer, int valueShift = 0)
     {
@@ -221,7 +221,7 @@ internal sealed class IntListPool
 
         for (int i = 0; i < values.Length; i++)
         {
-            values[i] = left ? values[i] << shift : values[i] >> shift;
+            values[i] = left ? values[i] << shift : (int)((uint)values[i] >> shift);
         }
 
         foreach ((int position, int value) in links)
