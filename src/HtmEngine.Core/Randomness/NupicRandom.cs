@@ -61,20 +61,67 @@ public sealed class NupicRandom
     /// <summary>One raw 31-bit draw (the generator's native output).</summary>
     public uint NextRaw()
     {
-        uint sum = (uint)(((ulong)_state[_front] + _state[_rear]) % Max32);
-        _state[_front] = sum;
-        if (++_front >= StateSize)
+        uint[] state = _state;
+        int front = _front;
+        int rear = _rear;
+        uint raw = Step(state, ref front, ref rear);
+        _front = front;
+        _rear = rear;
+        return raw;
+    }
+
+    /// <summary>
+    /// One draw of the generator on state held by the caller (<see cref="NextRaw"/> and loops that keep the indices in
+    /// locals between draws): returns the draw and advances <paramref name="front"/> and <paramref name="rear"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static uint Step(uint[] state, ref int front, ref int rear)
+    {
+        ref uint s = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(state);
+        uint sum = AddModMax32(System.Runtime.CompilerServices.Unsafe.Add(ref s, front), System.Runtime.CompilerServices.Unsafe.Add(ref s, rear));
+        System.Runtime.CompilerServices.Unsafe.Add(ref s, front) = sum;
+        if (++front >= StateSize)
         {
-            _front = 0;
-            ++_rear;
+            front = 0;
+            ++rear;
         }
-        else if (++_rear >= StateSize)
+        else if (++rear >= StateSize)
         {
-            _rear = 0;
+            rear = 0;
         }
 
         // The lowest bit is the least random one; NuPIC drops it.
         return (sum >> 1) & 0x7fffffffu;
+    }
+
+    /// <summary>
+    /// (<paramref name="a"/> + <paramref name="b"/>) mod (2^32 − 1), NuPIC's additive step, without a division:
+    /// 2^32 ≡ 1 modulo 2^32 − 1, so the carry adds back in, and a sum that reaches the modulus (at most 2^32) wraps
+    /// to 0 or 1.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static uint AddModMax32(uint a, uint b)
+    {
+        ulong t = (ulong)a + b;
+        ulong folded = (t & Max32) + (t >> 32);
+        return (uint)(folded >= Max32 ? folded - Max32 : folded);
+    }
+
+    /// <summary>The state words, for loops that draw through <see cref="Step"/>.</summary>
+    internal uint[] State => _state;
+
+    /// <summary>The generator's front index, for loops that draw through <see cref="Step"/>.</summary>
+    internal int Front
+    {
+        get => _front;
+        set => _front = value;
+    }
+
+    /// <summary>The generator's rear index, for loops that draw through <see cref="Step"/>.</summary>
+    internal int Rear
+    {
+        get => _rear;
+        set => _rear = value;
     }
 
     /// <summary>A uniform integer in [0, <paramref name="max"/>), by NuPIC's rejection rule.</summary>

@@ -49,8 +49,10 @@ public sealed partial class BacktrackingTm
 
         _cellSlots.Save(writer);
         _cellFreeSlots.Save(writer);
-        _outSynapses.Save(writer);
+        // The forward links carry a connected tag in memory; the file holds bare segment ids (format unchanged).
+        _outSynapses.Save(writer, valueShift: LinkShift);
 
+        MaterializeConfidences();
         WriteSorted(writer, _infActiveT);
         WriteSorted(writer, _infPredictedT);
         WriteSorted(writer, _lrnActiveT);
@@ -170,7 +172,7 @@ public sealed partial class BacktrackingTm
 
         tm._cellSlots.Load(ref reader);
         tm._cellFreeSlots.Load(ref reader);
-        tm._outSynapses.Load(ref reader);
+        tm._outSynapses.Load(ref reader, valueShift: LinkShift);
 
         // Links Cells4's stale-index freeing erased are missing from the forward index; count them per segment.
         for (int seg = 0; seg < tm._segHigh; seg++)
@@ -178,14 +180,27 @@ public sealed partial class BacktrackingTm
             tm._segBroken[seg] = tm._segSynCount[seg];
         }
 
+        float connectedPerm = tm._p.ConnectedPermanence;
         for (int cell = 0; cell < tm._cellCount; cell++)
         {
-            foreach (int target in tm._outSynapses.Get(cell))
+            Span<int> links = tm._outSynapses.Get(cell);
+            for (int i = 0; i < links.Length; i++)
             {
+                int target = SegmentOfLink(links[i]);
                 if ((uint)target >= (uint)tm._segHigh || --tm._segBroken[target] < 0)
                 {
                     throw new CheckpointFormatException("Backtracking TM forward index is inconsistent.");
                 }
+
+                // Restore the connected tag from the synapse the link stands for (sources are sorted per segment).
+                int start = target * tm._maxSyn;
+                int k = tm._synSource.AsSpan(start, tm._segSynCount[target]).BinarySearch(cell);
+                if (k < 0)
+                {
+                    throw new CheckpointFormatException("Backtracking TM forward index links a synapse that does not exist.");
+                }
+
+                links[i] = Link(target, tm._synPerm[start + k] >= connectedPerm);
             }
         }
 

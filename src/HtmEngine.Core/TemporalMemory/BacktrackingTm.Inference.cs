@@ -83,38 +83,102 @@ public sealed partial class BacktrackingTm
     /// its cell. Confidences are normalised by their sum. In sequence iff the predicted columns reach half the
     /// average input density.
     /// </summary>
+    /// <remarks>
+    /// The confidences themselves are not summed here: the step needs only which columns have a positive one
+    /// (<see cref="CountPredicted"/>), and a backtrack runs this phase many times of which only the last call's
+    /// confidences survive. Each call records its qualifying segments' (cell, slot) keys and duty cycles;
+    /// <see cref="MaterializeConfidences"/> sums them in Cells4's order (cells ascending, slots ascending) when the
+    /// values are asked for, so they are bit for bit what an eager sum gives. The duty cycles are still refreshed
+    /// here, in every call, because Cells4 stores each refreshed value and later ones decay from it.
+    /// </remarks>
     private bool InferPhase2()
     {
         _infPredictedT.Clear();
         ClearConfidences();
         int threshold = _p.ActivationThreshold;
         ComputeActivity(_infActiveT.Members, threshold);
-        CollectQualified();
 
-        // Same visiting order as a walk over the sorted cells and their slots, so the float sums are identical.
-        int cpc = _cellsPerColumn;
-        int lastCol = -1;
-        int lastCell = -1;
-        long[] keys = _qualKeys;
-        int[] segs = _qualSegs;
-        for (int q = 0; q < _qualCount; q++)
+        int n = _qualSegCount;
+        int[] qual = _qualSegs;
+        int[] segCell = _segCell;
+        int[] segSlot = _segSlot;
+        int[] segConnected = _segConnected;
+        int[] segBroken = _segBroken;
+        ushort[] activity = _activity;
+        long[] keys = _pendingKeys;
+        float[] dcs = _pendingDc;
+        byte[] positive = _cellPositive;
+        byte[] predictedFlags = _infPredictedT.Flags;
+        bool tiny = false;
+        for (int q = 0; q < n; q++)
         {
-            if (q + PrefetchDistance < _qualCount)
-            {
-                PrefetchSynapses(segs[q + PrefetchDistance]);
-            }
-
-            int cell = (int)(keys[q] >> 32);
-            int seg = segs[q];
-            int col = cell / cpc;
+            int seg = qual[q];
+            int cell = segCell[seg];
             float dc = DutyCycle(seg, active: false, readOnly: false);
-            _cellConfidence[cell] += dc;
-            _colConfidence[col] += dc;
-            if (_segConnected[seg] >= threshold && !_infPredictedT.Contains(cell) && ConnectedActiveReaches(seg, _infActiveT, threshold))
+            keys[q] = ((long)cell << 32) | (uint)segSlot[seg];
+            dcs[q] = dc;
+            positive[cell] |= dc > 0f ? (byte)1 : (byte)0;
+            tiny |= dc < TinyDutyCycle;
+            // The high byte counted the active connected synapses through the forward index; a segment that lost
+            // links to Cells4's stale-index freeing has synapses the index does not show, so it is counted directly.
+            if (predictedFlags[cell] == 0
+                && (activity[seg] >> 8 >= threshold
+                    || (segBroken[seg] > 0 && segConnected[seg] >= threshold && ConnectedActiveReaches(seg, _infActiveT, threshold))))
             {
                 _infPredictedT.Add(cell);
             }
+        }
 
+        _pendingCount = n;
+        _confidencePending = true;
+        _pendingTiny = tiny;
+
+        // Distinct columns of the predicted cells (in no particular order here).
+        ReadOnlySpan<int> predicted = _infPredictedT.Members;
+        byte[] mark = _predictedColumnMark;
+        int cpc = _cellsPerColumn;
+        int predictedColumns = 0;
+        for (int i = 0; i < predicted.Length; i++)
+        {
+            int col = predicted[i] / cpc;
+            predictedColumns += mark[col] == 0 ? 1 : 0;
+            mark[col] = 1;
+        }
+
+        for (int i = 0; i < predicted.Length; i++)
+        {
+            mark[predicted[i] / cpc] = 0;
+        }
+
+        return predictedColumns >= 0.5 * _avgInputDensity;
+    }
+
+    /// <summary>
+    /// Sums the confidences recorded by the last <see cref="InferPhase2"/> exactly as Cells4 does — per cell and
+    /// per column in (cell, slot) order, then normalised by the columns' total — into the confidence arrays.
+    /// </summary>
+    private void MaterializeConfidences()
+    {
+        if (!_confidencePending)
+        {
+            return;
+        }
+
+        _confidencePending = false;
+        int n = _pendingCount;
+        long[] keys = _pendingKeys;
+        float[] dcs = _pendingDc;
+        Array.Sort(keys, dcs, 0, n);
+        int cpc = _cellsPerColumn;
+        int lastCol = -1;
+        int lastCell = -1;
+        for (int q = 0; q < n; q++)
+        {
+            int cell = (int)(keys[q] >> 32);
+            int col = cell / cpc;
+            float dc = dcs[q];
+            _cellConfidence[cell] += dc;
+            _colConfidence[col] += dc;
             if (cell != lastCell)
             {
                 _confCells[_confCellCount++] = cell;
@@ -145,22 +209,6 @@ public sealed partial class BacktrackingTm
                 _cellConfidence[_confCells[i]] /= sum;
             }
         }
-
-        // Predicted cells were added in ascending cell order, so equal columns are adjacent.
-        ReadOnlySpan<int> predicted = _infPredictedT.Members;
-        int predictedColumns = 0;
-        int previous = -1;
-        for (int i = 0; i < predicted.Length; i++)
-        {
-            int col = predicted[i] / cpc;
-            if (col != previous)
-            {
-                predictedColumns++;
-                previous = col;
-            }
-        }
-
-        return predictedColumns >= 0.5 * _avgInputDensity;
     }
 
     /// <summary>

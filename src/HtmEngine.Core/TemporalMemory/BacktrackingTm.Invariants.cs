@@ -67,11 +67,15 @@ public sealed partial class BacktrackingTm
                 }
 
                 int occurrences = 0;
-                foreach (int target in _outSynapses.Get(src))
+                foreach (int link in _outSynapses.Get(src))
                 {
-                    if (target == seg)
+                    if (SegmentOfLink(link) == seg)
                     {
                         occurrences++;
+                        if (link != Link(seg, perm >= _p.ConnectedPermanence))
+                        {
+                            return $"forward link of cell {src} to segment {seg} is tagged {IsConnectedLink(link)} for permanence {perm}";
+                        }
                     }
                 }
 

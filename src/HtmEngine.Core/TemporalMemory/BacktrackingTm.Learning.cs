@@ -186,9 +186,9 @@ public sealed partial class BacktrackingTm
                     }
 
                     int seg = _qualSegs[q];
-                    if (_activity[seg] > cellMax)
+                    if (ActivityOf(seg) > cellMax)
                     {
-                        cellMax = _activity[seg];
+                        cellMax = ActivityOf(seg);
                         cellBest = seg;
                     }
                 }
@@ -382,7 +382,7 @@ public sealed partial class BacktrackingTm
                 continue;
             }
 
-            int activity = _activity[seg];
+            int activity = ActivityOf(seg);
             if (_segBroken[seg] > 0)
             {
                 activity = 0;

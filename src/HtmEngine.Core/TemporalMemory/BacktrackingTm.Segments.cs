@@ -54,11 +54,12 @@ public sealed partial class BacktrackingTm
         _segLastDc[seg] = _lrnIteration > 0 ? 1.0f / _lrnIteration : 1.0f;
         int baseIdx = seg * _maxSyn;
         float initial = _p.InitialPermanence;
+        int link = Link(seg, initial >= _p.ConnectedPermanence);
         for (int k = 0; k < sources.Length; k++)
         {
             _synSource[baseIdx + k] = sources[k];
             _synPerm[baseIdx + k] = initial;
-            _outSynapses.Add(sources[k], seg);
+            _outSynapses.Add(sources[k], link);
         }
 
         _segSynCount[seg] = sources.Length;
@@ -75,7 +76,7 @@ public sealed partial class BacktrackingTm
         int n = _segSynCount[seg];
         for (int k = 0; k < n; k++)
         {
-            _outSynapses.RemoveSwap(_synSource[baseIdx + k], seg);
+            RemoveLink(_synSource[baseIdx + k], seg);
         }
 
         _segBroken[seg] = 0;
@@ -110,6 +111,8 @@ public sealed partial class BacktrackingTm
         Array.Resize(ref _touchedSegs, n + 1);
         Array.Resize(ref _qualSegs, n + 1);
         Array.Resize(ref _qualKeys, n);
+        Array.Resize(ref _pendingKeys, n);
+        Array.Resize(ref _pendingDc, n);
         Array.Resize(ref _qualSorted, n + 1);
         Array.Resize(ref _qualNext, n + 1);
         Array.Resize(ref _freeSegIds, n);
@@ -139,6 +142,7 @@ public sealed partial class BacktrackingTm
         int n = _segSynCount[seg];
         float inc = _p.PermanenceIncrement;
         float dec = _p.PermanenceDecrement;
+        float connected = _p.ConnectedPermanence;
         int kept = 0;
 
         // The old synapses stay in the segment's block until the merge below, so FreeSynapsesLikeCells4 reads
@@ -150,44 +154,50 @@ public sealed partial class BacktrackingTm
         ref int src = ref MemoryMarshal.GetArrayDataReference(_scratchSynSrc);
         ref float perm = ref MemoryMarshal.GetArrayDataReference(_scratchSynPerm);
         ref byte kind = ref MemoryMarshal.GetArrayDataReference(_scratchSynKind); // 0 = decremented, 1 = incremented
+        ref int events = ref MemoryMarshal.GetArrayDataReference(_staleSrc); // sources that died or crossed connectedPerm
+        int crossedStart = n; // dead sources fill events from 0 up, crossed ones from n down (n ≤ maxSyn slots)
+        int dead = 0;
+        int crossed = n; // events[crossed..n) hold (source << 1 | now connected)
         for (int k = 0; k < n; k++)
         {
+            // Without branches on the synapse's fate, which is unpredictable: both outcomes are computed and selected
+            // by masks, every synapse is written to the scratch arrays and the end only advances past the survivors.
             int s = Unsafe.Add(ref segSrc, k);
             float p = Unsafe.Add(ref segPerm, k);
             ref byte f = ref Unsafe.Add(ref flagRef, s);
-            if (f != 0)
+            int on = f != 0 ? 1 : 0;
+            f = (byte)(on << 1); // 2 = found on the segment (a flag of 0 stays 0)
+            float up = MathF.Min(p + inc, 1.0f);
+            float down = p - dec;
+            int mask = -on;
+            float next = BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(up) & mask) | (BitConverter.SingleToInt32Bits(down) & ~mask));
+            int died = (on ^ 1) & (down <= 0f ? 1 : 0);
+            int flipped = (p >= connected ? 1 : 0) ^ (next >= connected ? 1 : 0);
+            Unsafe.Add(ref src, kept) = s;
+            Unsafe.Add(ref perm, kept) = next;
+            Unsafe.Add(ref kind, kept) = (byte)on;
+            kept += died ^ 1;
+            Unsafe.Add(ref events, dead) = s;
+            dead += died;
+            Unsafe.Add(ref events, crossed - 1) = (s << 1) | (next >= connected ? 1 : 0);
+            crossed -= flipped & (died ^ 1);
+        }
+
+        // The forward index follows: dead synapses lose their link (one without a link was a broken one), crossed ones
+        // get their connected tag flipped. The order does not matter: each source has at most one link to seg.
+        for (int i = 0; i < dead; i++)
+        {
+            if (!RemoveLink(Unsafe.Add(ref events, i), seg))
             {
-                f = 2;
-                p += inc;
-                if (p > 1.0f)
-                {
-                    p = 1.0f;
-                }
-
-                Unsafe.Add(ref src, kept) = s;
-                Unsafe.Add(ref perm, kept) = p;
-                Unsafe.Add(ref kind, kept) = 1;
-                kept++;
+                _segBroken[seg]--;
             }
-            else
-            {
-                p -= dec;
-                if (p <= 0f)
-                {
-                    if (!_outSynapses.RemoveSwap(s, seg))
-                    {
-                        _segBroken[seg]--;
-                    }
+        }
 
-                    _synapseCount--;
-                    continue;
-                }
-
-                Unsafe.Add(ref src, kept) = s;
-                Unsafe.Add(ref perm, kept) = p;
-                Unsafe.Add(ref kind, kept) = 0;
-                kept++;
-            }
+        _synapseCount -= dead;
+        for (int i = crossed; i < crossedStart; i++)
+        {
+            int entry = Unsafe.Add(ref events, i);
+            RetagLink(entry >> 1, seg, connected: (entry & 1) != 0);
         }
 
         // New sources: set members not found on the segment (flag still 1), in set order (sorted).
@@ -220,36 +230,49 @@ public sealed partial class BacktrackingTm
         }
 
         // Merge the kept (sorted) and the new (sorted) synapses back into the segment's block.
-        int[] keptSrc = _scratchSynSrc;
-        float[] keptPerm = _scratchSynPerm;
-        int a = 0;
-        int b = 0;
-        int w = baseIdx;
-        float initial = _p.InitialPermanence;
-        float connected = _p.ConnectedPermanence;
+        ref int keptSrc = ref MemoryMarshal.GetArrayDataReference(_scratchSynSrc);
+        ref float keptPerm = ref MemoryMarshal.GetArrayDataReference(_scratchSynPerm);
+        ref int addedRef = ref MemoryMarshal.GetArrayDataReference(added);
         int connectedCount = 0;
-        while (a < kept || b < newCount)
+        if (newCount == 0)
         {
-            if (b >= newCount || (a < kept && keptSrc[a] < added[b]))
+            _scratchSynSrc.AsSpan(0, kept).CopyTo(_synSource.AsSpan(baseIdx, kept));
+            _scratchSynPerm.AsSpan(0, kept).CopyTo(_synPerm.AsSpan(baseIdx, kept));
+            for (int k = 0; k < kept; k++)
             {
-                _synSource[w] = keptSrc[a];
-                _synPerm[w] = keptPerm[a];
-                a++;
+                connectedCount += Unsafe.Add(ref keptPerm, k) >= connected ? 1 : 0;
             }
-            else
+        }
+        else
+        {
+            float initial = _p.InitialPermanence;
+            int newLink = Link(seg, initial >= connected);
+            int initialConnected = initial >= connected ? 1 : 0;
+            int a = 0;
+            int b = 0;
+            int w = 0;
+            while (a < kept || b < newCount)
             {
-                _synSource[w] = added[b];
-                _synPerm[w] = initial;
-                _outSynapses.Add(added[b], seg);
-                b++;
-            }
+                if (b >= newCount || (a < kept && Unsafe.Add(ref keptSrc, a) < Unsafe.Add(ref addedRef, b)))
+                {
+                    float p = Unsafe.Add(ref keptPerm, a);
+                    Unsafe.Add(ref segSrc, w) = Unsafe.Add(ref keptSrc, a);
+                    Unsafe.Add(ref segPerm, w) = p;
+                    connectedCount += p >= connected ? 1 : 0;
+                    a++;
+                }
+                else
+                {
+                    int source = Unsafe.Add(ref addedRef, b);
+                    Unsafe.Add(ref segSrc, w) = source;
+                    Unsafe.Add(ref segPerm, w) = initial;
+                    connectedCount += initialConnected;
+                    _outSynapses.Add(source, newLink);
+                    b++;
+                }
 
-            if (_synPerm[w] >= connected)
-            {
-                connectedCount++;
+                w++;
             }
-
-            w++;
         }
 
         _segConnected[seg] = connectedCount;
@@ -260,6 +283,19 @@ public sealed partial class BacktrackingTm
             ReleaseSegment(seg);
         }
     }
+
+    /// <summary>
+    /// Removes the forward link from <paramref name="source"/> to <paramref name="seg"/> whatever its tag; false when
+    /// the synapse has none (a link Cells4's stale-index freeing erased).
+    /// </summary>
+    private bool RemoveLink(int source, int seg) => _outSynapses.RemoveSwapEither(source, Link(seg, false), Link(seg, true));
+
+    /// <summary>
+    /// Flips the connected tag of the forward link from <paramref name="source"/> to <paramref name="seg"/> after its
+    /// permanence crossed connectedPerm; a synapse whose link Cells4's stale-index freeing erased has none to flip.
+    /// </summary>
+    private void RetagLink(int source, int seg, bool connected) =>
+        _outSynapses.Replace(source, Link(seg, !connected), Link(seg, connected));
 
     /// <summary>
     /// Cells4's adaptSegment + Segment::freeNSynapses, quirk included. Cells4 records the positions of the
@@ -346,7 +382,7 @@ public sealed partial class BacktrackingTm
         {
             if (d < take && candIdx[d] == k)
             {
-                if (!_outSynapses.RemoveSwap(src[k], seg))
+                if (!RemoveLink(src[k], seg))
                 {
                     _segBroken[seg]--;
                 }
@@ -367,7 +403,7 @@ public sealed partial class BacktrackingTm
         {
             // Past the compacted end: nothing is removed, but the stale source loses its link if it has one.
             int stale = _staleSrc[candIdx[d]];
-            if (src.AsSpan(0, kept).Contains(stale) && _outSynapses.RemoveSwap(stale, seg))
+            if (src.AsSpan(0, kept).Contains(stale) && RemoveLink(stale, seg))
             {
                 _segBroken[seg]++;
             }

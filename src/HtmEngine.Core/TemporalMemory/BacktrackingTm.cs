@@ -49,7 +49,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private int[] _segGeneration;
     private int[] _segBroken; // synapses whose forward link Cells4's stale-index freeing erased (see FreeSynapsesLikeCells4)
     private int[] _segConnected; // synapses with permanence ≥ connectedPerm (Cells4's _nConnected), to skip hopeless segments
-    private byte[] _activity;
+    private ushort[] _activity; // per segment: active synapses (low byte), active connected synapses (high byte)
     private int[] _touchedSegs;
     private int _touchedCount;
     private int[] _qualSegs; // segments that reached the threshold of the last count
@@ -94,6 +94,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private int _confCellCount;
     private readonly int[] _confCols;
     private int _confColCount;
+    private long[] _pendingKeys; // (cell << 32 | slot) of the last phase 2's qualifying segments, in no order
+    private float[] _pendingDc; // their duty cycles, parallel to _pendingKeys
+    private int _pendingCount;
+    private bool _confidencePending; // the confidence arrays are not summed from the pending keys yet
+    private bool _pendingTiny; // a pending duty cycle is below TinyDutyCycle (see CountPredicted)
+    private readonly byte[] _cellPositive; // cells with a pending duty cycle > 0
+    private readonly byte[] _predictedColumnMark;
     private readonly PatternQueue _infPatterns;
 
     // Learning state.
@@ -130,10 +137,20 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     // Memoised duty-cycle decay factors (1 − alpha)^age of the current tier; 0 = not computed yet.
     private const int DecayTableSize = 4096;
 
+    // Bits of a forward-index entry below the segment id (see Link), and the largest number of segments that leaves.
+    private const int LinkShift = 9;
+    private const int LinkIncrementMask = (1 << LinkShift) - 1;
+    private const long MaxSegments = 1L << (32 - LinkShift);
+
+    // Below this a duty cycle could make a column's normalised confidence underflow to 0 (see CountPredicted).
+    private const float TinyDutyCycle = 1e-30f;
+
     // Segments ahead (qualified ones, queued updates) whose synapses are prefetched.
     private const int PrefetchDistance = 4;
     private readonly double[] _decayTable = new double[DecayTableSize];
     private double _decayAlpha = -1.0;
+    private int _alphaIteration = -1; // the iteration _alpha was looked up for
+    private double _alpha;
 
     // Scalars.
     private int _lrnIteration;
@@ -152,6 +169,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private BacktrackingTm(BacktrackingTmParameters parameters, NupicRandom random, int initialSegments)
     {
         parameters.Validate();
+        if ((long)parameters.ColumnCount * parameters.CellsPerColumn * parameters.MaxSegmentsPerCell > MaxSegments)
+        {
+            throw new ArgumentException(
+                $"columns × cells per column × max segments per cell must not exceed {MaxSegments} (segment ids share a forward-index entry with its counter increment).",
+                nameof(parameters));
+        }
+
         _p = parameters;
         _random = random;
         _columns = parameters.ColumnCount;
@@ -173,7 +197,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _segGeneration = new int[segs];
         _segConnected = new int[segs];
         _segBroken = new int[segs];
-        _activity = new byte[segs];
+        _activity = new ushort[segs];
         _touchedSegs = new int[segs + 1];
         _qualSegs = new int[segs + 1];
         _qualKeys = new long[segs];
@@ -205,6 +229,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _colConfidence = new float[_columns];
         _confCells = new int[_cellCount];
         _confCols = new int[_columns];
+        _pendingKeys = new long[segs];
+        _pendingDc = new float[segs];
+        _cellPositive = new byte[_cellCount];
+        _predictedColumnMark = new byte[_columns];
         _infPatterns = new PatternQueue(parameters.MaxInfBacktrack + 1, _columns);
 
         _lrnActiveT = new CellSet(_cellCount);
@@ -262,7 +290,14 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     public ReadOnlySpan<int> InferencePredictedCells => _infPredictedT.Members;
 
     /// <summary>Normalised column confidence of the last step; non-zero marks the columns counted as predicted.</summary>
-    public ReadOnlySpan<float> ColumnConfidence => _colConfidence;
+    public ReadOnlySpan<float> ColumnConfidence
+    {
+        get
+        {
+            MaterializeConfidences();
+            return _colConfidence;
+        }
+    }
 
     /// <summary>Number of segments on <paramref name="cell"/>.</summary>
     public int SegmentsOnCell(int cell) => _cellSegCount[cell];
@@ -270,6 +305,24 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     /// <inheritdoc />
     public int CountPredicted(ReadOnlySpan<int> activeColumns)
     {
+        if (_confidencePending && !_pendingTiny)
+        {
+            // A column's normalised confidence is its duty cycles' sum over the total. Duty cycles are ≥ 0 and a
+            // float sum of non-negative values is 0 only when all are 0, so the column counts iff one of its cells
+            // has a positive duty cycle, unless the division underflows: with every duty cycle ≥ TinyDutyCycle
+            // (1e-30) and a total far below 1e7 it cannot, so only a tiny one sends this to the exact sums.
+            byte[] positive = _cellPositive;
+            int cpc = _cellsPerColumn;
+            int count = 0;
+            for (int i = 0; i < activeColumns.Length; i++)
+            {
+                count += positive.AsSpan(activeColumns[i] * cpc, cpc).IndexOfAnyExcept((byte)0) >= 0 ? 1 : 0;
+            }
+
+            return count;
+        }
+
+        MaterializeConfidences();
         float[] conf = _colConfidence;
         int n = 0;
         for (int i = 0; i < activeColumns.Length; i++)
@@ -377,15 +430,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             return _segLastDc[seg];
         }
 
-        double alpha = 0;
-        for (int tier = s_dutyCycleTiers.Length - 1; tier > 0; tier--)
+        if (iteration != _alphaIteration)
         {
-            if (iteration > s_dutyCycleTiers[tier])
-            {
-                alpha = s_dutyCycleAlphas[tier];
-                break;
-            }
+            _alpha = TierAlpha(iteration);
+            _alphaIteration = iteration;
         }
+
+        double alpha = _alpha;
 
         // float32 storage as Cells4 keeps it; the decay factor is computed in double (tabulated: same value).
         float dc = (float)(DecayFactor(alpha, age) * _segLastDc[seg]);
@@ -401,6 +452,20 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         }
 
         return dc;
+    }
+
+    /// <summary>The learning rate of the duty-cycle tier that <paramref name="iteration"/> falls in.</summary>
+    private static double TierAlpha(int iteration)
+    {
+        for (int tier = s_dutyCycleTiers.Length - 1; tier > 0; tier--)
+        {
+            if (iteration > s_dutyCycleTiers[tier])
+            {
+                return s_dutyCycleAlphas[tier];
+            }
+        }
+
+        return 0.0;
     }
 
     /// <summary>
@@ -450,7 +515,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     /// </summary>
     private void ComputeActivity(ReadOnlySpan<int> cells, int threshold)
     {
-        byte[] activity = _activity;
+        ushort[] activity = _activity;
         int[] touched = _touchedSegs;
         if (_touchedCount < 0 || _touchedCount * 16 > _segHigh)
         {
@@ -478,7 +543,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             increments += _outSynapses.Count(cells[i]);
         }
 
-        ref byte act = ref MemoryMarshal.GetArrayDataReference(activity);
+        ref ushort act = ref MemoryMarshal.GetArrayDataReference(activity);
         ref int qual = ref MemoryMarshal.GetArrayDataReference(_qualSegs);
         int qualified = 0;
         if (increments * 32 > _segHigh)
@@ -491,23 +556,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
                 CountOutList(ref act, _outSynapses.Get(cells[i]));
             }
 
-            ReadOnlySpan<byte> counters = activity.AsSpan(0, _segHigh);
-            int pos = 0;
-            while (true)
-            {
-                int found = counters[pos..].IndexOfAnyInRange((byte)onto, byte.MaxValue);
-                if (found < 0)
-                {
-                    break;
-                }
-
-                pos += found;
-                Unsafe.Add(ref qual, qualified++) = pos;
-                pos++;
-            }
-
             _touchedCount = -1;
-            _qualSegCount = qualified;
+            _qualSegCount = ActivityKernels.ScanAtLeast(activity.AsSpan(0, _segHigh), onto, _qualSegs);
             return;
         }
 
@@ -521,15 +571,16 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             ref int o = ref MemoryMarshal.GetReference(outs);
             for (int k = 0; k < outs.Length; k++)
             {
-                int seg = Unsafe.Add(ref o, k);
-                ref byte a = ref Unsafe.Add(ref act, seg);
+                int link = Unsafe.Add(ref o, k);
+                int seg = SegmentOfLink(link);
+                ref ushort a = ref Unsafe.Add(ref act, seg);
                 int old = a;
-                int now = old + 1;
-                a = (byte)now;
+                int now = old + (link & LinkIncrementMask);
+                a = (ushort)now;
                 Unsafe.Add(ref tch, count) = seg;
                 count += old == 0 ? 1 : 0;
                 Unsafe.Add(ref qual, qualified) = seg;
-                qualified += now == onto ? 1 : 0;
+                qualified += (now & 0xFF) == onto ? 1 : 0;
             }
         }
 
@@ -537,30 +588,54 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _qualSegCount = qualified;
     }
 
-    /// <summary>Adds one to the counter of every segment in <paramref name="outs"/>.</summary>
+    /// <summary>
+    /// Counts every link in <paramref name="outs"/> into its segment's counter: one in the low byte, and one in the
+    /// high byte when the link's tag says the synapse is connected (the link carries that increment, see Link).
+    /// </summary>
     /// <remarks>
     /// Unrolled by four to cut the loop overhead of the hottest loop of the TM; each increment still reads its counter
     /// after the previous one was written, so the result is that of the plain loop whatever the ids.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CountOutList(ref byte act, Span<int> outs)
+    private static void CountOutList(ref ushort act, Span<int> outs)
     {
         ref int o = ref MemoryMarshal.GetReference(outs);
         int n = outs.Length;
         int k = 0;
         for (; k + 4 <= n; k += 4)
         {
-            Unsafe.Add(ref act, Unsafe.Add(ref o, k))++;
-            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 1))++;
-            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 2))++;
-            Unsafe.Add(ref act, Unsafe.Add(ref o, k + 3))++;
+            int l0 = Unsafe.Add(ref o, k);
+            int l1 = Unsafe.Add(ref o, k + 1);
+            int l2 = Unsafe.Add(ref o, k + 2);
+            int l3 = Unsafe.Add(ref o, k + 3);
+            Unsafe.Add(ref act, (nuint)((uint)l0 >> LinkShift)) += (ushort)(l0 & LinkIncrementMask);
+            Unsafe.Add(ref act, (nuint)((uint)l1 >> LinkShift)) += (ushort)(l1 & LinkIncrementMask);
+            Unsafe.Add(ref act, (nuint)((uint)l2 >> LinkShift)) += (ushort)(l2 & LinkIncrementMask);
+            Unsafe.Add(ref act, (nuint)((uint)l3 >> LinkShift)) += (ushort)(l3 & LinkIncrementMask);
         }
 
         for (; k < n; k++)
         {
-            Unsafe.Add(ref act, Unsafe.Add(ref o, k))++;
+            int l = Unsafe.Add(ref o, k);
+            Unsafe.Add(ref act, (nuint)((uint)l >> LinkShift)) += (ushort)(l & LinkIncrementMask);
         }
     }
+
+    /// <summary>
+    /// The forward-index entry of a synapse on <paramref name="seg"/>: the id above <see cref="LinkShift"/> bits that
+    /// hold the synapse's increment of the segment's counter — 1 for an active synapse, plus 256 when connected.
+    /// </summary>
+    /// <remarks>Counting then costs a shift and a mask per entry. Ids stay below 2^23 (checked at construction).</remarks>
+    private static int Link(int seg, bool connected) => (int)(((uint)seg << LinkShift) | (connected ? 257u : 1u));
+
+    /// <summary>The segment of a forward-index entry.</summary>
+    private static int SegmentOfLink(int link) => (int)((uint)link >> LinkShift);
+
+    /// <summary>Whether a forward-index entry is tagged connected.</summary>
+    private static bool IsConnectedLink(int link) => (link & 256) != 0;
+
+    /// <summary>Active synapses of <paramref name="seg"/> counted by the last <see cref="ComputeActivity"/>.</summary>
+    private int ActivityOf(int seg) => _activity[seg] & 0xFF;
 
     /// <summary>Marks the cells owning a segment that reached the threshold of the last count.</summary>
     private void MarkCells()
@@ -707,9 +782,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         for (int s = 0; s < slots.Length; s++)
         {
             int seg = slots[s];
-            if (seg >= 0 && _activity[seg] > max)
+            if (seg >= 0 && ActivityOf(seg) > max)
             {
-                max = _activity[seg];
+                max = ActivityOf(seg);
                 bestSeg = seg;
             }
         }
@@ -745,6 +820,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     private void ClearConfidences()
     {
+        for (int i = 0; i < _pendingCount; i++)
+        {
+            _cellPositive[(int)(_pendingKeys[i] >> 32)] = 0;
+        }
+
+        _pendingCount = 0;
+        _confidencePending = false;
         for (int i = 0; i < _confCellCount; i++)
         {
             _cellConfidence[_confCells[i]] = 0f;

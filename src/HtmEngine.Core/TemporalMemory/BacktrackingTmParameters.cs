@@ -36,7 +36,7 @@ public sealed record BacktrackingTmParameters
     /// <summary>Largest number of segments on one cell (fixed-size mode; at most 255).</summary>
     public int MaxSegmentsPerCell { get; init; } = 128;
 
-    /// <summary>Largest number of synapses on one segment (fixed-size mode; at most 255).</summary>
+    /// <summary>Largest number of synapses on one segment (fixed-size mode; at most 127).</summary>
     public int MaxSynapsesPerSegment { get; init; } = 32;
 
     /// <summary>Steps out of sequence after which learning starts over (pamLength).</summary>
@@ -61,7 +61,8 @@ public sealed record BacktrackingTmParameters
         Check(ColumnCount is > 0 and <= 1 << 20, nameof(ColumnCount));
         Check(CellsPerColumn is > 1 and <= 256, nameof(CellsPerColumn));
         Check((long)ColumnCount * CellsPerColumn <= 1 << 24, nameof(CellsPerColumn));
-        Check(MaxSynapsesPerSegment is > 0 and <= 255, nameof(MaxSynapsesPerSegment));
+        // Storage holds twice the cap (Cells4 can overshoot it) and a segment's active synapses are counted in a byte.
+        Check(MaxSynapsesPerSegment is > 0 and <= 127, nameof(MaxSynapsesPerSegment));
         Check(MaxSegmentsPerCell is > 0 and <= 255, nameof(MaxSegmentsPerCell));
         Check(ActivationThreshold is > 0 and <= 255, nameof(ActivationThreshold));
         Check(MinThreshold is > 0 and <= 255, nameof(MinThreshold));

@@ -71,6 +71,38 @@ internal sealed class IntListPool
         return false;
     }
 
+    /// <summary>
+    /// Removes the last entry equal to <paramref name="value"/> or <paramref name="alternative"/> (one key in its
+    /// two tagged forms) by moving the last entry into its place.
+    /// </summary>
+    public bool RemoveSwapEither(int list, int value, int alternative)
+    {
+        Span<int> items = Get(list);
+        int i = items.LastIndexOfAny(value, alternative);
+        if (i < 0)
+        {
+            return false;
+        }
+
+        items[i] = items[^1];
+        _count[list]--;
+        return true;
+    }
+
+    /// <summary>Replaces one occurrence of <paramref name="oldValue"/> by <paramref name="newValue"/>; false when absent.</summary>
+    public bool Replace(int list, int oldValue, int newValue)
+    {
+        Span<int> items = Get(list);
+        int i = items.IndexOf(oldValue);
+        if (i < 0)
+        {
+            return false;
+        }
+
+        items[i] = newValue;
+        return true;
+    }
+
     public void RemoveLast(int list) => _count[list]--;
 
     public void Clear(int list) => _count[list] = 0;
@@ -116,17 +148,35 @@ internal sealed class IntListPool
         }
     }
 
-    public void Save(Checkpoints.CheckpointWriter writer)
+    /// <summary>
+    /// Writes the pool; with <paramref name="valueShift"/> every stored value (not the free lists' links) is written
+    /// shifted right (unsigned) by that many bits, which strips tag bits the file does not hold.
+    /// </summary>
+    public void Save(Checkpoints.CheckpointWriter writer, int valueShift = 0)
     {
         writer.WriteInt32(_used);
-        writer.WriteSpan(_data.AsSpan(0, _used));
+        if (valueShift == 0)
+        {
+            writer.WriteSpan(_data.AsSpan(0, _used));
+        }
+        else
+        {
+            int[] copy = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(_used, 1));
+            Span<int> values = copy.AsSpan(0, _used);
+            _data.AsSpan(0, _used).CopyTo(values);
+            ShiftValues(values, valueShift, left: false);
+            writer.WriteSpan(values);
+            System.Buffers.ArrayPool<int>.Shared.Return(copy);
+        }
+
         writer.WriteSpan<int>(_offset);
         writer.WriteSpan<int>(_count);
         writer.WriteSpan<byte>(_sizeClass);
         writer.WriteSpan<int>(_freeHead);
     }
 
-    public void Load(ref Checkpoints.CheckpointReader reader)
+    /// <summary>Reads a pool written by <see cref="Save"/>; <paramref name="valueShift"/> shifts every stored value left (see Save).</summary>
+    public void Load(ref Checkpoints.CheckpointReader reader, int valueShift = 0)
     {
         int used = reader.ReadInt32();
         if (used < 0 || used > 1 << 28)
@@ -145,5 +195,38 @@ internal sealed class IntListPool
         reader.ReadSpan<int>(_count);
         reader.ReadSpan<byte>(_sizeClass);
         reader.ReadSpan<int>(_freeHead);
+        if (valueShift != 0)
+        {
+            ShiftValues(_data.AsSpan(0, used), valueShift, left: true);
+        }
+    }
+
+    /// <summary>Shifts every word of <paramref name="values"/> (the used data or a copy of it) except the free lists' links.</summary>
+    private void ShiftValues(Span<int> values, int shift, bool left)
+    {
+        // The first word of each free block links to the next free block of its size: those words keep their value.
+        var links = new List<(int Position, int Value)>();
+        for (int cls = 0; cls < SizeClasses; cls++)
+        {
+            for (int block = _freeHead[cls]; block >= 0; block = _data[block])
+            {
+                if ((uint)block >= (uint)values.Length || links.Count >= values.Length)
+                {
+                    throw new Checkpoints.CheckpointFormatException("Int list pool free list is broken.");
+                }
+
+                links.Add((block, values[block]));
+            }
+        }
+
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = left ? values[i] << shift : (int)((uint)values[i] >> shift);
+        }
+
+        foreach ((int position, int value) in links)
+        {
+            values[position] = value;
+        }
     }
 }

@@ -44,14 +44,20 @@ internal static class NupicSampling
 
         int needed = choices.Length;
         int taken = 0;
+        uint[] state = random.State;
+        int front = random.Front;
+        int rear = random.Rear;
         for (int i = 0; i < population.Length && taken < needed; i++)
         {
             // population.Length − i is in [1, int.MaxValue], so the single-draw rule of NextBelow holds.
-            if (FastMod(random.NextRaw(), (uint)(population.Length - i)) < (uint)(needed - taken))
+            if (FastMod(NupicRandom.Step(state, ref front, ref rear), (uint)(population.Length - i)) < (uint)(needed - taken))
             {
                 choices[taken++] = population[i];
             }
         }
+
+        random.Front = front;
+        random.Rear = rear;
     }
 
     /// <summary><paramref name="a"/> mod <paramref name="d"/> (d ≥ 1) by multiplication.</summary>

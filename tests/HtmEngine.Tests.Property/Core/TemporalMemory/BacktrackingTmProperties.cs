@@ -132,6 +132,36 @@ public class BacktrackingTmProperties
         return tm.FindInvariantViolation() is null;
     }
 
+    [Property(MaxTest = 30)]
+    public bool Predicted_column_count_agrees_with_the_summed_confidences(int seed, byte sequenceLength, byte noise)
+    {
+        // CountPredicted answers from the duty cycles' signs before the confidences are summed; reading
+        // ColumnConfidence afterwards sums them in Cells4's order. Both must name the same columns at every step.
+        var tm = new BacktrackingTm(s_small);
+        foreach (int[]? input in Stream(seed, 300, 2 + (sequenceLength % 9), noise % 60, 64, 8))
+        {
+            if (input is not null)
+            {
+                int fast = tm.CountPredicted(input);
+                ReadOnlySpan<float> confidence = tm.ColumnConfidence;
+                int summed = 0;
+                foreach (int column in input)
+                {
+                    summed += confidence[column] > 0f ? 1 : 0;
+                }
+
+                if (fast != summed)
+                {
+                    return false;
+                }
+            }
+
+            Step(tm, input);
+        }
+
+        return true;
+    }
+
     [Property(MaxTest = 25)]
     public bool Save_load_continue_equals_continue(int seed, byte sequenceLength, byte noise, byte split)
     {

@@ -17,6 +17,19 @@ public class NupicSamplingProperties
         return NupicSampling.FastMod(a, small) == a % small && NupicSampling.FastMod(a, large) == a % large;
     }
 
+    [Property(MaxTest = 500)]
+    public bool The_folded_additive_step_equals_the_modulo(uint a, uint b, bool nearTop)
+    {
+        // Half the cases near 2^32 − 1, where the fold wraps (a + b reaching the modulus once or twice).
+        if (nearTop)
+        {
+            a = NupicRandom.Max32 - (a % 4);
+            b = NupicRandom.Max32 - (b % 4);
+        }
+
+        return NupicRandom.AddModMax32(a, b) == (uint)(((ulong)a + b) % NupicRandom.Max32);
+    }
+
     [Property(MaxTest = 200)]
     public bool Sample_and_NextBelow_consume_and_return_the_reference_draws(PositiveInt seed, byte populationSize, byte wanted, PositiveInt bound)
     {

@@ -313,6 +313,16 @@ public class BacktrackingTmTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => tm.Compute([4, 4], learn: true));
     }
 
+    [Fact]
+    public void Refuses_more_possible_segments_than_a_forward_link_can_name_and_says_why()
+    {
+        // 2048 × 32 × 128 = 2^23 segments is the limit (the NAB and htmengine parameter sets sit exactly on it).
+        _ = new BacktrackingTm(new BacktrackingTmParameters { MaxSegmentsPerCell = 128 });
+        var e = Assert.Throws<ArgumentException>(() => new BacktrackingTm(new BacktrackingTmParameters { MaxSegmentsPerCell = 129 }));
+        Assert.Contains("max segments per cell", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BacktrackingTmParameters { MaxSynapsesPerSegment = 128 }.Validate());
+    }
+
     /// <summary>A 20-element sequence with 2 noisy columns per step, and a random input every 25th step.</summary>
     internal static int[][] NoisyStream(int length, int seed)
     {
