@@ -182,6 +182,11 @@ public sealed partial class BacktrackingTm
         }
 
         _outSynapses.Reserve(segments * _maxSyn * 2);
+        foreach (CellSet set in (ReadOnlySpan<CellSet>)[_infActiveT, _infActiveT1, _infPredictedT, _infPredictedT1, _backupActive, _backupPredictedT1, _lrnActiveT, _lrnActiveT1, _lrnPredictedT, _lrnPredictedT1])
+        {
+            set.Reserve(_cellCount);
+        }
+
         _cellSlots.Reserve(segments * 2);
         _cellFreeSlots.Reserve(segments);
         int worstUpdates = _columns * (_maxSyn + _p.NewSynapseCount);

@@ -4,16 +4,22 @@ namespace HtmEngine.Core.TemporalMemory;
 /// A set of cells as a byte flag per cell plus the list of members in insertion order, so that clearing and
 /// iterating cost the number of members, not the number of cells.
 /// </summary>
+/// <remarks>
+/// The member list starts small and doubles when a set outgrows it: a model holds ten of these and its sets rarely
+/// exceed a few thousand of its 65,536 cells, so sizing every list for all cells cost 2.5 MB per model.
+/// </remarks>
 internal sealed class CellSet
 {
+    private const int InitialCapacity = 512;
+
     private readonly byte[] _flags;
-    private readonly int[] _members;
+    private int[] _members;
     private int _count;
 
     public CellSet(int cellCount)
     {
         _flags = new byte[cellCount];
-        _members = new int[cellCount];
+        _members = new int[Math.Min(cellCount, InitialCapacity)];
     }
 
     public int Count => _count;
@@ -29,6 +35,11 @@ internal sealed class CellSet
     {
         if (_flags[cell] == 0)
         {
+            if (_count == _members.Length)
+            {
+                Reserve(_count + 1);
+            }
+
             _flags[cell] = 1;
             _members[_count++] = cell;
         }
@@ -48,6 +59,7 @@ internal sealed class CellSet
     {
         Clear();
         ReadOnlySpan<int> src = other.Members;
+        Reserve(src.Length);
         for (int i = 0; i < src.Length; i++)
         {
             _flags[src[i]] = 1;
@@ -55,6 +67,16 @@ internal sealed class CellSet
 
         src.CopyTo(_members);
         _count = src.Length;
+    }
+
+    /// <summary>Makes the member list hold at least <paramref name="capacity"/> cells (doubling, at most all cells).</summary>
+    public void Reserve(int capacity)
+    {
+        if (_members.Length < capacity)
+        {
+            int size = Math.Min(Math.Max(capacity, _members.Length * 2), _flags.Length);
+            Array.Resize(ref _members, size);
+        }
     }
 
     /// <summary>Sorts the member list (membership is unchanged); checkpoints and samplers want cell order.</summary>
