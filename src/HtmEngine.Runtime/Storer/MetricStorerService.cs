@@ -202,7 +202,8 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
         _hardStop.Dispose();
     }
 
-    private async ValueTask<IReadOnlyList<ConsumeOutcome>> HandleBatchAsync(IReadOnlyList<BusMessage> messages, CancellationToken busToken)
+    /// <summary>The bus's batch handler (internal for tests, which hand it batches of their own making).</summary>
+    internal async ValueTask<IReadOnlyList<ConsumeOutcome>> HandleBatchAsync(IReadOnlyList<BusMessage> messages, CancellationToken busToken)
     {
         lock (_gate)
         {
