@@ -130,6 +130,20 @@ status() {
     return "$rc"
 }
 
+# A caller may run this script under a lock of its own (`flock /work/servers.lock scripts/services.sh start`, or a
+# test that restarts a server while holding one): without -o, flock(1) passes its descriptor down, and a server
+# started here would inherit it and keep that lock held for as long as it runs. Close every inherited descriptor
+# above stderr before starting anything.
+close_inherited_fds() {
+    local fd
+    for fd in /proc/$$/fd/*; do
+        fd=${fd##*/}
+        if [[ $fd =~ ^[0-9]+$ ]] && (( fd > 2 )); then
+            eval "exec ${fd}>&-" 2>/dev/null || true
+        fi
+    done
+}
+
 # start and stop re-run this script under flock(1). `-o` keeps the lock in flock itself and
 # gives the script no descriptor, so the servers it starts (which live on) cannot inherit and
 # hold the lock.
@@ -137,7 +151,7 @@ case "${1:-}" in
     start | stop)
         mkdir -p "$(dirname "$LOCK")"
         exec flock -o -w 900 "$LOCK" "${BASH_SOURCE[0]}" "_locked_$1" ;;
-    _locked_start) install_missing; start_mariadb; start_rabbitmq; create_database ;;
+    _locked_start) close_inherited_fds; install_missing; start_mariadb; start_rabbitmq; create_database ;;
     _locked_stop) stop_all ;;
     status) status ;;
     *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;

@@ -86,4 +86,18 @@ public interface IMessageBus : IAsyncDisposable
     /// <param name="cancellationToken">Cancels starting.</param>
     /// <returns>The subscription.</returns>
     ValueTask<IBusSubscription> ConsumeAsync(string queue, MessageHandler handler, ConsumerOptions options, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Starts consuming a queue in batches: whenever messages are waiting, the handler gets all of them at once (up to
+    /// <see cref="BatchConsumerOptions.MaxMessages"/> and <see cref="BatchConsumerOptions.MaxBytes"/>), in queue order,
+    /// one batch at a time; it never waits for more to arrive. The messages are settled after the handler returns, each
+    /// by its own outcome (Retry and DeadLetter as for <see cref="ConsumeAsync"/>), so a handler that commits a batch's
+    /// work once and then returns has every message acknowledged only after that commit.
+    /// </summary>
+    /// <param name="queue">The queue (must exist).</param>
+    /// <param name="handler">Decides each message's fate; an exception counts as <see cref="ConsumeOutcome.Retry"/> for the whole batch.</param>
+    /// <param name="options">Batch limits, prefetch and dead-letter threshold.</param>
+    /// <param name="cancellationToken">Cancels starting.</param>
+    /// <returns>The subscription.</returns>
+    ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default);
 }

@@ -163,7 +163,18 @@ public sealed class InProcessMessageBus : IMessageBus
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         InProcessQueue source = GetQueue(queue);
-        return ValueTask.FromResult<IBusSubscription>(new Subscription(this, source, handler, options));
+        return ValueTask.FromResult<IBusSubscription>(new Subscription(this, source, handler, null, options.Prefetch, options.MaxFailedAttempts, 1, int.MaxValue));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        InProcessQueue source = GetQueue(queue);
+        return ValueTask.FromResult<IBusSubscription>(
+            new Subscription(this, source, null, handler, options.EffectivePrefetch, options.MaxFailedAttempts, options.MaxMessages, options.MaxBytes));
     }
 
     /// <summary>
@@ -311,8 +322,11 @@ public sealed class InProcessMessageBus : IMessageBus
     {
         private readonly InProcessMessageBus _bus;
         private readonly InProcessQueue _source;
-        private readonly MessageHandler _handler;
-        private readonly ConsumerOptions _options;
+        private readonly MessageHandler? _handler;
+        private readonly BatchMessageHandler? _batchHandler;
+        private readonly int _maxFailedAttempts;
+        private readonly int _maxMessages;
+        private readonly int _maxBytes;
         private readonly SemaphoreSlim _slots;
         private readonly Channel<Envelope> _delivered = Channel.CreateUnbounded<Envelope>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         private readonly CancellationTokenSource _stop = new();
@@ -320,16 +334,21 @@ public sealed class InProcessMessageBus : IMessageBus
         private readonly Task _dispatch;
         private int _disposed;
 
-        public Subscription(InProcessMessageBus bus, InProcessQueue source, MessageHandler handler, ConsumerOptions options)
+        // Exactly one of handler and batchHandler is set; a one-message consumer is a batch consumer of one.
+        public Subscription(InProcessMessageBus bus, InProcessQueue source, MessageHandler? handler, BatchMessageHandler? batchHandler,
+            int prefetch, int maxFailedAttempts, int maxMessages, int maxBytes)
         {
             _bus = bus;
             _source = source;
             _handler = handler;
-            _options = options;
-            _slots = new SemaphoreSlim(options.Prefetch, options.Prefetch);
+            _batchHandler = batchHandler;
+            _maxFailedAttempts = maxFailedAttempts;
+            _maxMessages = maxMessages;
+            _maxBytes = maxBytes;
+            _slots = new SemaphoreSlim(prefetch, prefetch);
             Interlocked.Increment(ref source.Consumers);
             _pump = Task.Run(PumpAsync);
-            _dispatch = Task.Run(DispatchAsync);
+            _dispatch = Task.Run(_batchHandler is null ? DispatchAsync : DispatchBatchesAsync);
             Completion = WaitAsync();
         }
 
@@ -442,7 +461,7 @@ public sealed class InProcessMessageBus : IMessageBus
             Exception? failure = null;
             try
             {
-                outcome = await _handler(envelope.ToMessage(_source.Name), _stop.Token).ConfigureAwait(false);
+                outcome = await _handler!(envelope.ToMessage(_source.Name), _stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -455,6 +474,100 @@ public sealed class InProcessMessageBus : IMessageBus
                 failure = ex;
             }
 
+            await SettleOutcomeAsync(envelope, outcome, failure).ConfigureAwait(false);
+        }
+
+        // Takes every message already delivered (within the batch limits), hands them to the handler together and
+        // settles each by its outcome only once the handler has returned.
+        private async Task DispatchBatchesAsync()
+        {
+            var reader = _delivered.Reader;
+            var envelopes = new List<Envelope>(_maxMessages);
+            try
+            {
+                while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+                {
+                    long bytes = 0;
+                    while (envelopes.Count < _maxMessages && reader.TryPeek(out var next))
+                    {
+                        if (envelopes.Count > 0 && bytes + next.Body.Length > _maxBytes)
+                        {
+                            break;
+                        }
+
+                        reader.TryRead(out _);
+                        envelopes.Add(next);
+                        bytes += next.Body.Length;
+                    }
+
+                    try
+                    {
+                        if (_stop.IsCancellationRequested)
+                        {
+                            foreach (var envelope in envelopes)
+                            {
+                                ReturnUnsettled(envelope);
+                            }
+                        }
+                        else
+                        {
+                            await HandleBatchAsync(envelopes).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        Interlocked.Add(ref _source.InFlight, -envelopes.Count);
+                        envelopes.Clear();
+                    }
+                }
+            }
+            catch (ChannelClosedException ex) when (ex.InnerException is ConsumerCancelledException cancelled)
+            {
+                throw cancelled;
+            }
+        }
+
+        private async Task HandleBatchAsync(List<Envelope> envelopes)
+        {
+            var messages = new BusMessage[envelopes.Count];
+            for (int i = 0; i < messages.Length; i++)
+            {
+                messages[i] = envelopes[i].ToMessage(_source.Name);
+            }
+
+            IReadOnlyList<ConsumeOutcome>? outcomes = null;
+            Exception? failure = null;
+            try
+            {
+                outcomes = await _batchHandler!(messages, _stop.Token).ConfigureAwait(false);
+                if (outcomes is null || outcomes.Count != messages.Length)
+                {
+                    throw new InvalidOperationException($"the batch handler of queue '{_source.Name}' returned {outcomes?.Count ?? 0} outcomes for {messages.Length} messages");
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                foreach (var envelope in envelopes)
+                {
+                    ReturnUnsettled(envelope);
+                }
+
+                return;
+            }
+            catch (Exception ex)
+            {
+                outcomes = null;
+                failure = ex;
+            }
+
+            for (int i = 0; i < envelopes.Count; i++)
+            {
+                await SettleOutcomeAsync(envelopes[i], outcomes is null ? ConsumeOutcome.Retry : outcomes[i], failure).ConfigureAwait(false);
+            }
+        }
+
+        private async Task SettleOutcomeAsync(Envelope envelope, ConsumeOutcome outcome, Exception? failure)
+        {
             // The slot is free before any requeue write, so a full queue cannot wait on this consumer.
             _slots.Release();
             if (outcome == ConsumeOutcome.Ack)
@@ -463,7 +576,7 @@ public sealed class InProcessMessageBus : IMessageBus
             }
 
             int attempts = envelope.FailedAttempts + 1;
-            if (outcome == ConsumeOutcome.DeadLetter || attempts >= _options.MaxFailedAttempts)
+            if (outcome == ConsumeOutcome.DeadLetter || attempts >= _maxFailedAttempts)
             {
                 string dead = IMessageBus.DeadLetterQueueName(_source.Name);
                 BusLog.DeadLettered(_bus._logger, envelope.MessageId, _source.Name, attempts, dead);

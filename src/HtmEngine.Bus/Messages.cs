@@ -55,6 +55,53 @@ public enum ConsumeOutcome
 /// <returns>The outcome.</returns>
 public delegate ValueTask<ConsumeOutcome> MessageHandler(BusMessage message, CancellationToken cancellationToken);
 
+/// <summary>
+/// Handles a batch of delivered messages: every message that was already waiting when the batch was taken (at least
+/// one, at most <see cref="BatchConsumerOptions.MaxMessages"/> and about <see cref="BatchConsumerOptions.MaxBytes"/>),
+/// in queue order. The bus settles each message by its outcome only after the returned task has completed, so a
+/// handler that commits its work before returning never has a message acknowledged ahead of its commit.
+/// </summary>
+/// <param name="messages">The batch, in queue order; the list and its messages stay valid after the handler returns.</param>
+/// <param name="cancellationToken">Cancelled when the subscription is disposed.</param>
+/// <returns>
+/// One outcome per message, in the same order. A handler that throws settles every message of the batch as
+/// <see cref="ConsumeOutcome.Retry"/>; one that ends with the cancellation of <paramref name="cancellationToken"/>
+/// hands the whole batch back to the queue unsettled (a redelivery, not a failure).
+/// </returns>
+public delegate ValueTask<IReadOnlyList<ConsumeOutcome>> BatchMessageHandler(IReadOnlyList<BusMessage> messages, CancellationToken cancellationToken);
+
+/// <summary>How a batch consumer takes messages.</summary>
+/// <param name="MaxMessages">The most messages handed to the handler at once.</param>
+/// <param name="MaxBytes">
+/// The most body bytes handed at once; a batch always holds at least one message, however large.
+/// </param>
+/// <param name="Prefetch">
+/// The most messages delivered to this consumer and not yet settled; 0 (the default) means twice
+/// <paramref name="MaxMessages"/>, so the next batch gathers while one is handled. Otherwise at least
+/// <paramref name="MaxMessages"/>.
+/// </param>
+/// <param name="MaxFailedAttempts">After this many failures a message goes to <c>&lt;queue&gt;.dead</c>.</param>
+public sealed record BatchConsumerOptions(int MaxMessages = 64, int MaxBytes = 8 * 1024 * 1024, int Prefetch = 0, int MaxFailedAttempts = 5)
+{
+    /// <summary>The prefetch the consumer uses: <see cref="Prefetch"/>, or twice <see cref="MaxMessages"/> when 0.</summary>
+    public int EffectivePrefetch => Prefetch == 0 ? Math.Min(ushort.MaxValue, 2 * MaxMessages) : Prefetch;
+
+    /// <summary>Throws when a value is out of range.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxMessages, 1, nameof(MaxMessages));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxMessages, ushort.MaxValue, nameof(MaxMessages));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBytes, 1, nameof(MaxBytes));
+        if (Prefetch != 0)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(Prefetch, MaxMessages, nameof(Prefetch));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(Prefetch, ushort.MaxValue, nameof(Prefetch));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxFailedAttempts, 1, nameof(MaxFailedAttempts));
+    }
+}
+
 /// <summary>How a consumer takes messages.</summary>
 /// <param name="Prefetch">
 /// The most messages delivered to this consumer and not yet settled (acknowledged, requeued or dead-lettered).

@@ -171,6 +171,22 @@ public sealed class RabbitMqMessageBus : IMessageBus
     }
 
     /// <inheritdoc />
+    public async ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        await GetReadyCountAsync(queue, cancellationToken).ConfigureAwait(false);
+        var channel = await _connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: 1),
+            cancellationToken).ConfigureAwait(false);
+        await channel.BasicQosAsync(0, (ushort)options.EffectivePrefetch, global: false, cancellationToken).ConfigureAwait(false);
+        var subscription = new BatchSubscription(this, channel, queue, handler, options);
+        await channel.BasicConsumeAsync(queue, autoAck: false, subscription, cancellationToken).ConfigureAwait(false);
+        return subscription;
+    }
+
+    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         foreach (var channel in new[] { _publishChannel, _topologyChannel })
@@ -452,32 +468,11 @@ public sealed class RabbitMqMessageBus : IMessageBus
                 failure = ex;
             }
 
-            if (outcome != ConsumeOutcome.Ack)
+            if (outcome != ConsumeOutcome.Ack
+                && !await _bus.RequeueOrDeadLetterAsync(Queue, message, headers, properties.Persistent, outcome, failure, _options.MaxFailedAttempts).ConfigureAwait(false))
             {
-                int attempts = failedAttempts + 1;
-                string target = Queue;
-                if (outcome == ConsumeOutcome.DeadLetter || attempts >= _options.MaxFailedAttempts)
-                {
-                    target = IMessageBus.DeadLetterQueueName(Queue);
-                    BusLog.DeadLettered(_bus._logger, message.MessageId, Queue, attempts, target);
-                }
-                else if (failure is not null)
-                {
-                    BusLog.HandlerFailed(_bus._logger, failure, Queue, message.MessageId, attempts);
-                }
-
-                var copy = new OutgoingMessage(message.Body, message.MessageId, headers, message.ContentType, properties.Persistent);
-                try
-                {
-                    // Confirmed before the original is acknowledged: a crash in between leaves a duplicate, never a loss.
-                    await _bus.PublishRawAsync(target, copy, attempts).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    BusLog.SettleFailed(_bus._logger, message.MessageId, Queue, ex.Message);
-                    await SettleAsync(message, () => Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true).AsTask()).ConfigureAwait(false);
-                    return;
-                }
+                await SettleAsync(message, () => Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true).AsTask()).ConfigureAwait(false);
+                return;
             }
 
             await SettleAsync(message, () => Channel.BasicAckAsync(deliveryTag, multiple: false).AsTask()).ConfigureAwait(false);
@@ -531,6 +526,245 @@ public sealed class RabbitMqMessageBus : IMessageBus
             {
                 BusLog.SettleFailed(_bus._logger, message.MessageId, Queue, ex.Message);
             }
+        }
+    }
+
+    /// <summary>One delivery waiting for its batch: the broker's tag and the message as the handler sees it.</summary>
+    private readonly record struct Delivery(ulong Tag, BusMessage Message, Dictionary<string, string> Headers, bool Persistent);
+
+    /// <summary>
+    /// A batch consumer. The client's dispatcher only queues each delivery here (it never waits on the handler), so
+    /// while one batch is handled the next ones gather, up to the prefetch; one loop takes every delivery already
+    /// queued (within the batch limits), runs the handler once for them and then settles them, one multiple-ack when
+    /// all were acknowledged. Delivery tags stay valid across a connection recovery (the client's recovery-aware
+    /// channel offsets them and drops acks of deliveries from before it, which the broker has requeued anyway).
+    /// </summary>
+    private sealed class BatchSubscription : AsyncDefaultBasicConsumer, IBusSubscription
+    {
+        private readonly RabbitMqMessageBus _bus;
+        private readonly BatchMessageHandler _handler;
+        private readonly BatchConsumerOptions _options;
+        private readonly System.Threading.Channels.Channel<Delivery> _deliveries =
+            System.Threading.Channels.Channel.CreateUnbounded<Delivery>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        private readonly CancellationTokenSource _stop = new();
+        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Task _loop;
+        private int _disposed;
+
+        public BatchSubscription(RabbitMqMessageBus bus, IChannel channel, string queue, BatchMessageHandler handler, BatchConsumerOptions options)
+            : base(channel)
+        {
+            _bus = bus;
+            Queue = queue;
+            _handler = handler;
+            _options = options;
+            _loop = Task.Run(LoopAsync);
+        }
+
+        public string Queue { get; }
+
+        public Task Completion => _completion.Task;
+
+        public override Task HandleBasicDeliverAsync(
+            string consumerTag,
+            ulong deliveryTag,
+            bool redelivered,
+            string exchange,
+            string routingKey,
+            IReadOnlyBasicProperties properties,
+            ReadOnlyMemory<byte> body,
+            CancellationToken cancellationToken = default)
+        {
+            var (headers, failedAttempts) = ReadHeaders(properties);
+            var message = new BusMessage(Queue, body.ToArray(), properties.MessageId, headers, properties.ContentType, redelivered, failedAttempts);
+            _deliveries.Writer.TryWrite(new Delivery(deliveryTag, message, headers, properties.Persistent));
+            return Task.CompletedTask;
+        }
+
+        public override Task HandleBasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default)
+        {
+            BusLog.ConsumerCancelled(_bus._logger, Queue);
+            _completion.TrySetException(new ConsumerCancelledException($"the broker cancelled the consumer of queue '{Queue}'"));
+            return base.HandleBasicCancelAsync(consumerTag, cancellationToken);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            await _stop.CancelAsync().ConfigureAwait(false);
+            // The batch in hand ends first (settled, or handed back when its handler honoured the token).
+            await _loop.ConfigureAwait(false);
+            try
+            {
+                if (Channel.IsOpen)
+                {
+                    foreach (string tag in ConsumerTags)
+                    {
+                        await Channel.BasicCancelAsync(tag).ConfigureAwait(false);
+                    }
+
+                    // Closing the channel returns every unacknowledged delivery (the ones still queued here too).
+                    await Channel.CloseAsync().ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is OperationInterruptedException or OperationCanceledException or IOException)
+            {
+                // The connection is already gone; the broker requeues unacknowledged deliveries itself.
+            }
+
+            await Channel.DisposeAsync().ConfigureAwait(false);
+            _completion.TrySetResult();
+            _stop.Dispose();
+        }
+
+        private async Task LoopAsync()
+        {
+            var reader = _deliveries.Reader;
+            var batch = new List<Delivery>(_options.MaxMessages);
+            try
+            {
+                while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+                {
+                    long bytes = 0;
+                    while (batch.Count < _options.MaxMessages && reader.TryPeek(out var next))
+                    {
+                        if (batch.Count > 0 && bytes + next.Message.Body.Length > _options.MaxBytes)
+                        {
+                            break;
+                        }
+
+                        reader.TryRead(out _);
+                        batch.Add(next);
+                        bytes += next.Message.Body.Length;
+                    }
+
+                    await HandleBatchAsync(batch).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                // Disposed: what is still queued here goes back to the broker when the channel closes.
+            }
+            catch (Exception ex)
+            {
+                // Not expected (the handler's own failures are settled as retries); end the subscription visibly.
+                _completion.TrySetException(ex);
+            }
+        }
+
+        private async Task HandleBatchAsync(List<Delivery> batch)
+        {
+            var messages = new BusMessage[batch.Count];
+            for (int i = 0; i < messages.Length; i++)
+            {
+                messages[i] = batch[i].Message;
+            }
+
+            IReadOnlyList<ConsumeOutcome>? outcomes = null;
+            Exception? failure = null;
+            try
+            {
+                outcomes = await _handler(messages, _stop.Token).ConfigureAwait(false);
+                if (outcomes is null || outcomes.Count != messages.Length)
+                {
+                    throw new InvalidOperationException($"the batch handler of queue '{Queue}' returned {outcomes?.Count ?? 0} outcomes for {messages.Length} messages");
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                // Handed back unsettled, in place: a redelivery, not a failure.
+                await SettleAsync(messages[^1], () => Channel.BasicNackAsync(batch[^1].Tag, multiple: true, requeue: true).AsTask()).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex)
+            {
+                outcomes = null;
+                failure = ex;
+            }
+
+            bool allSettled = true;
+            bool[]? returned = null;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var outcome = outcomes is null ? ConsumeOutcome.Retry : outcomes[i];
+                if (outcome == ConsumeOutcome.Ack)
+                {
+                    continue;
+                }
+
+                var delivery = batch[i];
+                if (!await _bus.RequeueOrDeadLetterAsync(Queue, delivery.Message, delivery.Headers, delivery.Persistent, outcome, failure, _options.MaxFailedAttempts).ConfigureAwait(false))
+                {
+                    allSettled = false;
+                    (returned ??= new bool[batch.Count])[i] = true;
+                }
+            }
+
+            if (allSettled)
+            {
+                // Every earlier delivery of this channel is settled already, so one multiple-ack covers exactly this batch.
+                await SettleAsync(messages[^1], () => Channel.BasicAckAsync(batch[^1].Tag, multiple: true).AsTask()).ConfigureAwait(false);
+                return;
+            }
+
+            for (int i = 0; i < batch.Count; i++)
+            {
+                ulong tag = batch[i].Tag;
+                await SettleAsync(messages[i], returned![i]
+                    ? () => Channel.BasicNackAsync(tag, multiple: false, requeue: true).AsTask()
+                    : () => Channel.BasicAckAsync(tag, multiple: false).AsTask()).ConfigureAwait(false);
+            }
+        }
+
+        private async Task SettleAsync(BusMessage message, Func<Task> settle)
+        {
+            try
+            {
+                await settle().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationInterruptedException or OperationCanceledException or IOException)
+            {
+                BusLog.SettleFailed(_bus._logger, message.MessageId, Queue, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Settles a message the handler did not acknowledge: republishes it (confirmed) to the tail of its queue with its
+    /// failure count raised, or to the dead-letter queue. True when the original may now be acknowledged; false when
+    /// the republish failed and the original must be returned to the broker instead.
+    /// </summary>
+    private async Task<bool> RequeueOrDeadLetterAsync(string queue, BusMessage message, Dictionary<string, string> headers, bool persistent,
+        ConsumeOutcome outcome, Exception? failure, int maxFailedAttempts)
+    {
+        int attempts = message.FailedAttempts + 1;
+        string target = queue;
+        if (outcome == ConsumeOutcome.DeadLetter || attempts >= maxFailedAttempts)
+        {
+            target = IMessageBus.DeadLetterQueueName(queue);
+            BusLog.DeadLettered(_logger, message.MessageId, queue, attempts, target);
+        }
+        else if (failure is not null)
+        {
+            BusLog.HandlerFailed(_logger, failure, queue, message.MessageId, attempts);
+        }
+
+        var copy = new OutgoingMessage(message.Body, message.MessageId, headers, message.ContentType, persistent);
+        try
+        {
+            // Confirmed before the original is acknowledged: a crash in between leaves a duplicate, never a loss.
+            await PublishRawAsync(target, copy, attempts).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            BusLog.SettleFailed(_logger, message.MessageId, queue, ex.Message);
+            return false;
         }
     }
 

@@ -52,4 +52,12 @@ internal static partial class AnomalyLog
     [LoggerMessage(EventId = 7011, Level = LogLevel.Information,
         Message = "Anomaly service stopped")]
     public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(EventId = 7012, Level = LogLevel.Warning,
+        Message = "A batch of {Messages} result messages failed ({Reason}); processing them one at a time")]
+    public static partial void BatchFailed(ILogger logger, Exception exception, int messages, string reason);
+
+    [LoggerMessage(EventId = 7013, Level = LogLevel.Warning,
+        Message = "Result message {MessageId} failed ({Reason}); it will be retried")]
+    public static partial void MessageFailed(ILogger logger, Exception exception, string? messageId, string reason);
 }

@@ -79,10 +79,16 @@ public sealed class AnomalyService : IEngineService
     {
         await _bus.DeclareQueueAsync(_options.ResultsQueue, cancellationToken).ConfigureAwait(false);
         await _bus.DeclareFanoutExchangeAsync(_options.ResultsExchange, cancellationToken).ConfigureAwait(false);
-        _subscription = await _bus.ConsumeAsync(
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.BatchMessages, 1, nameof(_options.BatchMessages));
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.BatchBytes, 1, nameof(_options.BatchBytes));
+        _subscription = await _bus.ConsumeBatchAsync(
             _options.ResultsQueue,
-            HandleAsync,
-            new ConsumerOptions(_options.Prefetch, _options.MaxFailedAttempts),
+            HandleBatchAsync,
+            new BatchConsumerOptions(
+                Math.Min(_options.BatchMessages, ushort.MaxValue / 2),
+                _options.BatchBytes,
+                Math.Min(ushort.MaxValue, Math.Max(_options.Prefetch, 2 * Math.Min(_options.BatchMessages, ushort.MaxValue / 2))),
+                _options.MaxFailedAttempts),
             cancellationToken).ConfigureAwait(false);
         var l = _options.Likelihood;
         AnomalyLog.Started(_logger, _options.ResultsQueue, _options.ResultsExchange, l.MinSampleSize, l.RefreshRate, l.SampleSize);
@@ -100,21 +106,113 @@ public sealed class AnomalyService : IEngineService
         AnomalyLog.Stopped(_logger);
     }
 
-    /// <summary>Processes one result message (the bus's handler; internal for tests).</summary>
+    /// <summary>Processes one result message (internal for tests).</summary>
     internal async ValueTask<ConsumeOutcome> HandleAsync(BusMessage message, CancellationToken cancellationToken)
     {
-        List<ModelResult> results;
+        var results = Decode(message);
+        return results is null ? ConsumeOutcome.DeadLetter : await ProcessResultsAsync(results, message.FailedAttempts, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Processes a batch of result messages (the bus's handler; internal for tests): the results of all of them as
+    /// one set — each metric's results together in rowid order, one metric read, one commit and one publish — and
+    /// then every message acknowledged. An undecodable message is dead-lettered alone. When the set asks for a retry
+    /// or fails, the messages are processed again one at a time (what was committed is republished from the
+    /// database, never scored twice), so a message that has to wait or keeps failing costs only itself.
+    /// </summary>
+    internal async ValueTask<IReadOnlyList<ConsumeOutcome>> HandleBatchAsync(IReadOnlyList<BusMessage> messages, CancellationToken cancellationToken)
+    {
+        var outcomes = new ConsumeOutcome[messages.Count];
+        var decoded = new List<ModelResult>?[messages.Count];
+        List<ModelResult>? all = null;
+        int good = 0, failedAttempts = 0;
+        for (int i = 0; i < messages.Count; i++)
+        {
+            decoded[i] = Decode(messages[i]);
+            if (decoded[i] is not { } results)
+            {
+                outcomes[i] = ConsumeOutcome.DeadLetter;
+                continue;
+            }
+
+            good++;
+            failedAttempts = Math.Max(failedAttempts, messages[i].FailedAttempts);
+            (all ??= new List<ModelResult>(results.Count * messages.Count)).AddRange(results);
+        }
+
+        if (all is null)
+        {
+            return outcomes;
+        }
+
+        if (good == 1)
+        {
+            for (int i = 0; i < outcomes.Length; i++)
+            {
+                if (decoded[i] is not null)
+                {
+                    outcomes[i] = await ProcessResultsAsync(decoded[i]!, messages[i].FailedAttempts, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            return outcomes;
+        }
+
+        ConsumeOutcome together;
         try
         {
-            results = ModelMessageCodec.DecodeResults(message.Body.Span);
+            together = await ProcessResultsAsync(all, failedAttempts, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            AnomalyLog.BatchFailed(_logger, e, good, e.Message);
+            together = ConsumeOutcome.Retry;
+        }
+
+        for (int i = 0; i < outcomes.Length; i++)
+        {
+            if (decoded[i] is null)
+            {
+                continue;
+            }
+
+            if (together == ConsumeOutcome.Ack)
+            {
+                outcomes[i] = ConsumeOutcome.Ack;
+                continue;
+            }
+
+            try
+            {
+                outcomes[i] = await ProcessResultsAsync(decoded[i]!, messages[i].FailedAttempts, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                AnomalyLog.MessageFailed(_logger, e, messages[i].MessageId, e.Message);
+                outcomes[i] = ConsumeOutcome.Retry;
+            }
+        }
+
+        return outcomes;
+    }
+
+    private List<ModelResult>? Decode(BusMessage message)
+    {
+        try
+        {
+            return ModelMessageCodec.DecodeResults(message.Body.Span);
         }
         catch (FormatException e)
         {
             Counters.AddRejectedMessage();
             AnomalyLog.MessageRejected(_logger, message.MessageId, message.Queue, e.Message);
-            return ConsumeOutcome.DeadLetter;
+            return null;
         }
+    }
 
+    /// <summary>Scores, commits and publishes a set of results (one message's, or a batch's); Retry asks for them again.</summary>
+    private async ValueTask<ConsumeOutcome> ProcessResultsAsync(List<ModelResult> results, int failedAttempts, CancellationToken cancellationToken)
+    {
         var outgoing = new List<OutgoingMessage>();
         Dictionary<string, List<ModelResult>>? groups = null;
         List<string>? order = null;
@@ -160,7 +258,7 @@ public sealed class AnomalyService : IEngineService
                     bool done;
                     try
                     {
-                        done = await ProcessInferencesAsync(uid, group, message.FailedAttempts, outgoing, batch, known, cancellationToken).ConfigureAwait(false);
+                        done = await ProcessInferencesAsync(uid, group, failedAttempts, outgoing, batch, known, cancellationToken).ConfigureAwait(false);
                     }
                     catch
                     {
@@ -176,7 +274,7 @@ public sealed class AnomalyService : IEngineService
                     }
                 }
 
-                if (batch.Count > 0 && !await CommitBatchAsync(batch, message.FailedAttempts, outgoing, cancellationToken).ConfigureAwait(false))
+                if (batch.Count > 0 && !await CommitBatchAsync(batch, failedAttempts, outgoing, cancellationToken).ConfigureAwait(false))
                 {
                     return ConsumeOutcome.Retry;
                 }

@@ -8,8 +8,20 @@ namespace HtmEngine.Runtime.Anomaly;
 /// <param name="Likelihood"><c>[anomaly_likelihood]</c> settings.</param>
 public sealed record AnomalyServiceOptions(string ResultsQueue, string ResultsExchange, EngineLikelihoodSettings Likelihood)
 {
-    /// <summary>Result messages delivered and not yet settled (the original used 2).</summary>
+    /// <summary>
+    /// Result messages delivered and not yet settled (the original used 2); raised to twice
+    /// <see cref="BatchMessages"/> when lower, so the next batch gathers while one is committed.
+    /// </summary>
     public int Prefetch { get; init; } = 2;
+
+    /// <summary>
+    /// Most waiting result messages handled together: one metric read, one commit and one publish for all of them,
+    /// then all acknowledged (issue #7). 1 handles one message at a time. Default 64.
+    /// </summary>
+    public int BatchMessages { get; init; } = 64;
+
+    /// <summary>Most body bytes of the result messages handled together. Default 8 MiB.</summary>
+    public int BatchBytes { get; init; } = 8 * 1024 * 1024;
 
     /// <summary>Failures after which a result message goes to the dead-letter queue.</summary>
     public int MaxFailedAttempts { get; init; } = 5;

@@ -100,7 +100,7 @@ public sealed class ModelRunnerCounters
 /// <param name="Commands">defineModel and deleteModel commands handled.</param>
 /// <param name="CommandErrors">Commands answered with a non-zero status.</param>
 /// <param name="RejectedMessages">Input messages that could not be decoded (dead-lettered).</param>
-/// <param name="FailedMessages">Input messages whose handling failed and were handed back for a retry.</param>
+/// <param name="FailedMessages">Failed units of work: an input message handed back for a retry, or a batch of them that failed and was handled again one message at a time.</param>
 /// <param name="ResultMessages">Result messages published (confirmed).</param>
 /// <param name="ModelsLoaded">Models loaded from checkpoints.</param>
 /// <param name="ModelsBuilt">Models built from a definition (new, or rebuilt after a missing or corrupt checkpoint).</param>

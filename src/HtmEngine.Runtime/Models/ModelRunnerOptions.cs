@@ -36,8 +36,20 @@ public sealed record ModelRunnerOptions(
     /// </summary>
     public int CheckpointEveryRows { get; init; } = 10_000;
 
-    /// <summary>Prefetch of each shard consumer. Default 2, as the original's blocking consumers.</summary>
+    /// <summary>
+    /// Prefetch of each shard consumer. Default 2, as the original's blocking consumers; raised to twice
+    /// <see cref="BatchMessages"/> when lower, so the next batch gathers while one is scored.
+    /// </summary>
     public int Prefetch { get; init; } = 2;
+
+    /// <summary>
+    /// Most waiting input messages a shard handles as one unit, their results published together (one confirm) and
+    /// then all acknowledged (issue #7). 1 handles one message at a time. Default 64.
+    /// </summary>
+    public int BatchMessages { get; init; } = 64;
+
+    /// <summary>Most body bytes of the input messages handled as one unit. Default 8 MiB.</summary>
+    public int BatchBytes { get; init; } = 8 * 1024 * 1024;
 
     /// <summary>Failures of one input message before it goes to the shard queue's dead-letter queue. Default 5.</summary>
     public int MaxFailedAttempts { get; init; } = 5;
@@ -55,6 +67,9 @@ public sealed record ModelRunnerOptions(
         ArgumentOutOfRangeException.ThrowIfLessThan(MemoryBudgetBytes, 0, nameof(MemoryBudgetBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(ChunkSize, 1, nameof(ChunkSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointEveryRows, 1, nameof(CheckpointEveryRows));
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchMessages, 1, nameof(BatchMessages));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(BatchMessages, ushort.MaxValue / 2, nameof(BatchMessages));
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1, nameof(BatchBytes));
         if (!Path.IsPathFullyQualified(CheckpointRoot))
         {
             throw new ArgumentException($"checkpoint root '{CheckpointRoot}' must be an absolute path", nameof(CheckpointRoot));

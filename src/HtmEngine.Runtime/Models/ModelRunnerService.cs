@@ -247,8 +247,12 @@ public sealed class ModelRunnerService : IEngineService, IAsyncDisposable
     private async Task RecoverThenConsumeAsync(ShardRunner runner, IReadOnlyList<MetricRow> metrics, CancellationToken cancellationToken)
     {
         await runner.RecoverAsync(metrics, cancellationToken).ConfigureAwait(false);
-        var consumer = new ConsumerOptions(_options.Prefetch, _options.MaxFailedAttempts);
-        runner.Subscription = await _bus.ConsumeAsync(runner.InputQueue, runner.HandleAsync, consumer, cancellationToken).ConfigureAwait(false);
+        var consumer = new BatchConsumerOptions(
+            _options.BatchMessages,
+            _options.BatchBytes,
+            Math.Min(ushort.MaxValue, Math.Max(_options.Prefetch, 2 * _options.BatchMessages)),
+            _options.MaxFailedAttempts);
+        runner.Subscription = await _bus.ConsumeBatchAsync(runner.InputQueue, runner.HandleBatchAsync, consumer, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task DisposeSubscriptionsAsync()

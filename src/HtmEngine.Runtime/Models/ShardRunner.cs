@@ -73,54 +73,148 @@ internal sealed class ShardRunner
     /// <summary>Handles one input message: every request in order, then the results published, then the ack.</summary>
     public async ValueTask<ConsumeOutcome> HandleAsync(BusMessage message, CancellationToken cancellationToken)
     {
-        List<ModelRequest> requests;
+        List<ModelRequest>? requests = Decode(message);
+        return requests is null ? ConsumeOutcome.DeadLetter : await HandleDecodedAsync(message, requests, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Handles a batch of input messages as one unit: every request of every message in queue order (so each metric's
+    /// rows keep their order), the results of all of them published together (one confirm instead of one per message),
+    /// then every message acknowledged. An undecodable message is dead-lettered alone. When the unit fails, its
+    /// results are dropped (nothing was published from it but what a full chunk flushed, which scoring again
+    /// reproduces) and the messages are handled again one at a time, so a message that keeps failing costs only itself.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<ConsumeOutcome>> HandleBatchAsync(IReadOnlyList<BusMessage> messages, CancellationToken cancellationToken)
+    {
+        var outcomes = new ConsumeOutcome[messages.Count];
+        var decoded = new List<ModelRequest>?[messages.Count];
+        var good = 0;
+        var firstGood = -1;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            decoded[i] = Decode(messages[i]);
+            if (decoded[i] is null)
+            {
+                outcomes[i] = ConsumeOutcome.DeadLetter;
+            }
+            else
+            {
+                good++;
+                firstGood = firstGood < 0 ? i : firstGood;
+            }
+        }
+
+        if (good == 1)
+        {
+            outcomes[firstGood] = await HandleDecodedAsync(messages[firstGood], decoded[firstGood]!, cancellationToken).ConfigureAwait(false);
+            return outcomes;
+        }
+
+        if (good == 0)
+        {
+            return outcomes;
+        }
+
+        // The unit's id is stable for a redelivery of the same batch; the anomaly service does not depend on it.
+        string unit = (messages[firstGood].MessageId ?? Guid.NewGuid().ToString("N")) + "+" + good.ToString(System.Globalization.CultureInfo.InvariantCulture);
         try
         {
-            requests = ModelMessageCodec.DecodeRequests(message.Body.Span);
+            await RunUnitAsync(unit, decoded, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < outcomes.Length; i++)
+            {
+                if (decoded[i] is not null)
+                {
+                    outcomes[i] = ConsumeOutcome.Ack;
+                }
+            }
+
+            return outcomes;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _counters.FailedMessage();
+            ModelRunnerLog.MessageFailed(_logger, e, _shard, unit, "batch of " + good.ToString(System.Globalization.CultureInfo.InvariantCulture) + " messages failed, handling them one at a time: " + e.Message);
+        }
+
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (decoded[i] is { } requests)
+            {
+                outcomes[i] = await HandleDecodedAsync(messages[i], requests, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return outcomes;
+    }
+
+    private List<ModelRequest>? Decode(BusMessage message)
+    {
+        try
+        {
+            return ModelMessageCodec.DecodeRequests(message.Body.Span);
         }
         catch (FormatException e)
         {
             _counters.RejectedMessage();
             ModelRunnerLog.RejectedMessage(_logger, InputQueue, message.MessageId, e.Message);
-            return ConsumeOutcome.DeadLetter;
+            return null;
         }
+    }
 
+    private async ValueTask<ConsumeOutcome> HandleDecodedAsync(BusMessage message, List<ModelRequest> requests, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RunUnitAsync(message.MessageId, [requests], cancellationToken).ConfigureAwait(false);
+            return ConsumeOutcome.Ack;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _counters.FailedMessage();
+            ModelRunnerLog.MessageFailed(_logger, e, _shard, message.MessageId, e.Message);
+            return ConsumeOutcome.Retry;
+        }
+    }
+
+    /// <summary>Runs the requests of one or more messages as one unit of work; on failure the unit is abandoned and the exception rethrown.</summary>
+    private async Task RunUnitAsync(string? unitId, IReadOnlyList<List<ModelRequest>?> requestLists, CancellationToken cancellationToken)
+    {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            BeginUnit(message.MessageId);
-            foreach (ModelRequest request in requests)
+            BeginUnit(unitId);
+            foreach (List<ModelRequest>? requests in requestLists)
             {
-                switch (request.Kind)
+                if (requests is null)
                 {
-                    case ModelRequestKind.Row:
-                        await HandleRowAsync(request, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case ModelRequestKind.DefineModel:
-                        await HandleDefineAsync(request, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case ModelRequestKind.DeleteModel:
-                        HandleDelete(request);
-                        break;
+                    continue;
+                }
+
+                foreach (ModelRequest request in requests)
+                {
+                    switch (request.Kind)
+                    {
+                        case ModelRequestKind.Row:
+                            await HandleRowAsync(request, cancellationToken).ConfigureAwait(false);
+                            break;
+                        case ModelRequestKind.DefineModel:
+                            await HandleDefineAsync(request, cancellationToken).ConfigureAwait(false);
+                            break;
+                        case ModelRequestKind.DeleteModel:
+                            HandleDelete(request);
+                            break;
+                    }
                 }
             }
 
             await FlushAsync(cancellationToken).ConfigureAwait(false);
             await EnforceBudgetAsync(null, cancellationToken).ConfigureAwait(false);
             EndUnit();
-            return ConsumeOutcome.Ack;
         }
-        catch (Exception e)
+        catch
         {
             AbandonUnit();
-            if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-
-            _counters.FailedMessage();
-            ModelRunnerLog.MessageFailed(_logger, e, _shard, message.MessageId, e.Message);
-            return ConsumeOutcome.Retry;
+            throw;
         }
         finally
         {

@@ -15,8 +15,17 @@ public sealed record MetricStorerOptions(string DataQueue, string ModelInputQueu
     /// <summary>Last rowid at which a PENDING_DATA metric is activated (htmengine: 288).</summary>
     public int ActivationThreshold { get; init; } = 288;
 
-    /// <summary>Unsettled deliveries the consumer holds (messages are still processed one at a time, in order).</summary>
+    /// <summary>Unsettled deliveries the consumer holds; raised to twice <see cref="BatchMessages"/> when lower, so the next batch gathers while one is stored.</summary>
     public int Prefetch { get; init; } = 8;
+
+    /// <summary>
+    /// Most queued messages stored together: one transaction, one forward (confirmed) per shard and one
+    /// acknowledgement for all of them (issue #7). 1 handles one message at a time. Default 64.
+    /// </summary>
+    public int BatchMessages { get; init; } = 64;
+
+    /// <summary>Most body bytes of the messages stored together (a single larger message still goes alone). Default 8 MiB.</summary>
+    public int BatchBytes { get; init; } = 8 * 1024 * 1024;
 
     /// <summary>Handler failures before the bus dead-letters a message (failures the storer cannot classify).</summary>
     public int MaxFailedAttempts { get; init; } = 5;
@@ -45,6 +54,9 @@ public sealed record MetricStorerOptions(string DataQueue, string ModelInputQueu
         ArgumentOutOfRangeException.ThrowIfLessThan(MetricCacheCapacity, 1, nameof(MetricCacheCapacity));
         ArgumentOutOfRangeException.ThrowIfLessThan(ActivationThreshold, 1, nameof(ActivationThreshold));
         ArgumentOutOfRangeException.ThrowIfLessThan(Prefetch, 1, nameof(Prefetch));
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchMessages, 1, nameof(BatchMessages));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(BatchMessages, ushort.MaxValue / 2, nameof(BatchMessages));
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1, nameof(BatchBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxFailedAttempts, 1, nameof(MaxFailedAttempts));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRetryDelay, TimeSpan.FromMilliseconds(1), nameof(MaxRetryDelay));
     }

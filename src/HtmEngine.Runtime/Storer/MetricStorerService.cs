@@ -11,10 +11,11 @@ namespace HtmEngine.Runtime.Storer;
 
 /// <summary>
 /// The metric storer (htmengine-spec §3, issue #7): consumes the metric data queue (JSON <c>plain</c> and binary
-/// sample batches), creates unknown metrics (UNMONITORED), stores each message's samples of all its metrics in one
+/// sample batches) in batches (every message already waiting, up to <see cref="MetricStorerOptions.BatchMessages"/>),
+/// creates unknown metrics (UNMONITORED), stores the samples of all the batch's messages and metrics in one
 /// transaction (<see cref="IMetricRepository.StoreSampleBatchAsync"/>, rowids assigned there), forwards the stored
 /// rows of CREATE_PENDING and ACTIVE metrics to their shard queues, activates PENDING_DATA metrics that reached
-/// <see cref="MetricStorerOptions.ActivationThreshold"/> rows, and only then acknowledges the message.
+/// <see cref="MetricStorerOptions.ActivationThreshold"/> rows, and only then acknowledges the batch's messages.
 /// </summary>
 /// <remarks>
 /// Failures: an undecodable message is dead-lettered with its reason logged; a bad line, a duplicate or
@@ -35,7 +36,7 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _hardStop = new();
 
-    // Per-message scratch space, reused: the handler runs one message at a time.
+    // Per-batch scratch space, reused: the handler runs one batch at a time.
     private readonly Dictionary<string, int> _groupIndex = new(StringComparer.Ordinal);
     private readonly List<Group> _groups = [];
     private readonly List<MetricSamples> _batch = [];
@@ -129,7 +130,12 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
             }
         }
 
-        _subscription = await _bus.ConsumeAsync(_options.DataQueue, HandleAsync, new ConsumerOptions(_options.Prefetch, _options.MaxFailedAttempts), cancellationToken).ConfigureAwait(false);
+        var consumer = new BatchConsumerOptions(
+            _options.BatchMessages,
+            _options.BatchBytes,
+            Math.Min(ushort.MaxValue, Math.Max(_options.Prefetch, 2 * _options.BatchMessages)),
+            _options.MaxFailedAttempts);
+        _subscription = await _bus.ConsumeBatchAsync(_options.DataQueue, HandleBatchAsync, consumer, cancellationToken).ConfigureAwait(false);
         _ = LogEndAsync(_subscription);
         StorerLog.Started(_logger, _options.DataQueue, _shards.Count, _options.ModelInputQueuePrefix, _cache.Count);
     }
@@ -147,8 +153,8 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops taking messages, lets the message in hand finish (stored, forwarded, acknowledged), then ends the
-    /// consumer. When <paramref name="cancellationToken"/> fires first, the message in hand goes back to the queue.
+    /// Stops taking messages, lets the batch in hand finish (stored, forwarded, acknowledged), then ends the
+    /// consumer. When <paramref name="cancellationToken"/> fires first, the batch in hand goes back to the queue.
     /// </summary>
     /// <param name="cancellationToken">Ends a stop that takes too long.</param>
     /// <returns>A task.</returns>
@@ -196,7 +202,8 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
         _hardStop.Dispose();
     }
 
-    private async ValueTask<ConsumeOutcome> HandleAsync(BusMessage message, CancellationToken busToken)
+    /// <summary>The bus's batch handler (internal for tests, which hand it batches of their own making).</summary>
+    internal async ValueTask<IReadOnlyList<ConsumeOutcome>> HandleBatchAsync(IReadOnlyList<BusMessage> messages, CancellationToken busToken)
     {
         lock (_gate)
         {
@@ -208,13 +215,13 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
 
         if (!_busy)
         {
-            // Stopping: hold the message until the subscription ends, so it goes back unacknowledged in place.
+            // Stopping: hold the batch until the subscription ends, so it goes back unacknowledged in place.
             await Task.Delay(Timeout.Infinite, busToken).ConfigureAwait(false);
         }
 
         try
         {
-            return await ProcessAsync(message, busToken).ConfigureAwait(false);
+            return await ProcessAsync(messages, busToken).ConfigureAwait(false);
         }
         finally
         {
@@ -229,40 +236,55 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
         }
     }
 
-    private async ValueTask<ConsumeOutcome> ProcessAsync(BusMessage message, CancellationToken busToken)
+    /// <summary>
+    /// Stores the samples of every message of the batch together: each metric's samples in queue order (so the
+    /// ordering rules see them exactly as message by message), one transaction, one confirmed forward per shard, then
+    /// every message acknowledged by the bus. An undecodable message is dead-lettered alone; its neighbours go on.
+    /// </summary>
+    private async ValueTask<IReadOnlyList<ConsumeOutcome>> ProcessAsync(IReadOnlyList<BusMessage> messages, CancellationToken busToken)
     {
-        Counters.AddMessage();
         long t = System.Diagnostics.Stopwatch.GetTimestamp();
-        DecodedMetricMessage decoded;
-        try
+        var outcomes = new ConsumeOutcome[messages.Count];
+        var samples = 0;
+        for (var m = 0; m < messages.Count; m++)
         {
-            decoded = MetricMessageDecoder.Decode(message.ContentType, message.Body.Span, _options.TimeProvider.GetUtcNow().ToUnixTimeSeconds());
-        }
-        catch (MetricMessageFormatException e)
-        {
-            Counters.AddDeadLettered();
-            StorerLog.Poison(_logger, message.MessageId, message.Queue, e.Message);
-            return ConsumeOutcome.DeadLetter;
-        }
-
-        if (decoded.Rejected.Count > 0)
-        {
-            foreach (var line in decoded.Rejected)
-            {
-                Counters.AddRejectedLine(line.Reason);
-            }
-
-            var first = decoded.Rejected[0];
-            StorerLog.BadLines(_logger, message.MessageId, decoded.Rejected.Count, first.Reason.ToCounterName(), first.Line.Length > 200 ? first.Line[..200] : first.Line);
-        }
-
-        Counters.AddReceived(decoded.Samples.Count);
-        if (decoded.Samples.Count > 0)
-        {
-            GroupByMetric(decoded.Samples);
-            t = Timings.Add(StageDecode, t);
+            var message = messages[m];
+            Counters.AddMessage();
+            DecodedMetricMessage decoded;
             try
             {
+                decoded = MetricMessageDecoder.Decode(message.ContentType, message.Body.Span, _options.TimeProvider.GetUtcNow().ToUnixTimeSeconds());
+            }
+            catch (MetricMessageFormatException e)
+            {
+                Counters.AddDeadLettered();
+                StorerLog.Poison(_logger, message.MessageId, message.Queue, e.Message);
+                outcomes[m] = ConsumeOutcome.DeadLetter;
+                continue;
+            }
+
+            if (decoded.Rejected.Count > 0)
+            {
+                foreach (var line in decoded.Rejected)
+                {
+                    Counters.AddRejectedLine(line.Reason);
+                }
+
+                var first = decoded.Rejected[0];
+                StorerLog.BadLines(_logger, message.MessageId, decoded.Rejected.Count, first.Reason.ToCounterName(), first.Line.Length > 200 ? first.Line[..200] : first.Line);
+            }
+
+            Counters.AddReceived(decoded.Samples.Count);
+            GroupByMetric(decoded.Samples);
+            samples += decoded.Samples.Count;
+            outcomes[m] = ConsumeOutcome.Ack;
+        }
+
+        try
+        {
+            if (samples > 0)
+            {
+                t = Timings.Add(StageDecode, t);
                 await StoreAsync(busToken).ConfigureAwait(false);
                 t = Timings.Add(StageStore, t);
                 await ForwardAsync(busToken).ConfigureAwait(false);
@@ -270,14 +292,21 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
                 await ActivateAsync().ConfigureAwait(false);
                 Timings.Add(StageActivate, t);
             }
-            finally
+        }
+        finally
+        {
+            ClearScratch();
+        }
+
+        for (var m = 0; m < outcomes.Length; m++)
+        {
+            if (outcomes[m] == ConsumeOutcome.Ack)
             {
-                ClearScratch();
+                Counters.AddAcked();
             }
         }
 
-        Counters.AddAcked();
-        return ConsumeOutcome.Ack;
+        return outcomes;
     }
 
     // ------------------------------------------------------------------ grouping

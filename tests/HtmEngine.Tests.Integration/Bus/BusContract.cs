@@ -8,7 +8,7 @@ namespace HtmEngine.Tests.Integration.Bus;
 /// The delivery semantics both buses must share. Each derived class runs every case against one implementation;
 /// every case uses its own GUID-suffixed queue and deletes it afterwards.
 /// </summary>
-public abstract class BusContract
+public abstract partial class BusContract
 {
     protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
@@ -20,7 +20,7 @@ public abstract class BusContract
 
     protected static string Text(BusMessage message) => Encoding.UTF8.GetString(message.Body.Span);
 
-    private async Task WithQueueAsync(Func<IMessageBus, string, Task> test)
+    protected async Task WithQueueAsync(Func<IMessageBus, string, Task> test)
     {
         await using var bus = await CreateBusAsync();
         string queue = NewName("q");

@@ -18,4 +18,8 @@ public sealed class InProcessBusContractTests : BusContract
     [Fact] public Task Missing_queue() => Publishing_to_a_missing_queue_throws_QueueNotFound();
     [Fact] public Task Fanout() => Fanout_exchange_copies_to_every_bound_queue();
     [Fact] public Task Body_reuse() => Publisher_may_reuse_the_body_memory_once_the_publish_returned();
+    [Fact] public Task Batch_together_in_order() => Batch_consumer_takes_the_waiting_messages_together_in_order_within_its_limit();
+    [Fact] public Task Batch_failure_redelivers() => Failed_batch_is_redelivered_and_each_message_is_acknowledged_once();
+    [Fact] public Task Batch_outcomes() => Batch_messages_are_settled_by_their_own_outcomes();
+    [Fact] public Task Batch_dispose_returns() => Disposing_a_batch_consumer_mid_batch_returns_the_batch_unsettled();
 }

@@ -13,7 +13,7 @@ namespace HtmEngine.Tests.Integration.Runtime;
 /// The anomaly service and the garbage collector on one backend pair (embedded SQLite + in-process bus, or MariaDB +
 /// RabbitMQ). Results are published by the test itself, as a shard runner would.
 /// </summary>
-public abstract class AnomalyServiceContract : IAsyncLifetime
+public abstract partial class AnomalyServiceContract : IAsyncLifetime
 {
     /// <summary>Small settings so a few hundred rows go through initialisation, the null distribution and several refreshes.</summary>
     protected static readonly EngineLikelihoodSettings Small = new(MinSampleSize: 20, RefreshRate: 8, SampleSize: 80, SkipRecords: 30);
@@ -469,8 +469,8 @@ public abstract class AnomalyServiceContract : IAsyncLifetime
         Assert.Equal(10, service.Counters.Dropped);
         Assert.All(await Repository.GetMetricDataAsync(new MetricDataQuery { Uid = inactive.Uid }), r => Assert.Null(r.RawAnomalyScore));
 
-        // One transaction per message, not one per metric.
-        Assert.Equal(2, service.Timings.Calls(3));
+        // One transaction per message, or one for both when they were taken as one batch; never one per metric.
+        Assert.InRange(service.Timings.Calls(3), 1, 2);
         Assert.Equal("commit", service.Timings.Name(3));
     }
 

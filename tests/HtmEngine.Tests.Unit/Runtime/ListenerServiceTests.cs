@@ -299,6 +299,8 @@ public sealed class ListenerServiceTests
 
         public ValueTask<IBusSubscription> ConsumeAsync(string queue, MessageHandler handler, ConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeAsync(queue, handler, options, cancellationToken);
 
+        public ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeBatchAsync(queue, handler, options, cancellationToken);
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -12,7 +12,7 @@ namespace HtmEngine.Tests.Unit.Runtime.Contract;
 /// What the metric storer and the datasource adapter must do on any backend. Derived classes supply the repository
 /// and the bus (embedded: SQLite file + in-process bus; servers: MariaDB + RabbitMQ) and wrap each case in a fact.
 /// </summary>
-public abstract class StorerAdapterContract
+public abstract partial class StorerAdapterContract
 {
     protected static readonly long T0 = 1_400_000_000;
 

@@ -1,0 +1,87 @@
+using HtmEngine.Bus;
+using HtmEngine.Runtime.Anomaly;
+using HtmEngine.Runtime.Contracts;
+using HtmEngine.Storage;
+using HtmEngine.Tests.Unit.Runtime.Contract;
+
+namespace HtmEngine.Tests.Integration.Runtime;
+
+/// <summary>The anomaly service's batch handling: several result messages, one commit and one publish.</summary>
+public abstract partial class AnomalyServiceContract
+{
+    private BusMessage Delivered(ModelResult[] results, string id) =>
+        new(ResultsQueue, ModelMessageCodec.EncodeResults(results), id, new Dictionary<string, string>(), ModelMessageCodec.ResultsContentType, false, 0);
+
+    private static long CallsOf(AnomalyService service, string stage)
+    {
+        for (int i = 0; i < service.Timings.Count; i++)
+        {
+            if (service.Timings.Name(i) == stage)
+            {
+                return service.Timings.Calls(i);
+            }
+        }
+
+        throw new ArgumentException("no stage " + stage, nameof(stage));
+    }
+
+    public async Task A_batch_of_result_messages_is_committed_and_published_once_and_a_bad_message_costs_only_itself()
+    {
+        const int N = 60;
+        var (ts, values, raw) = Series(N, seed: 11);
+        var expected = ReferenceScores(Small, ts, values, raw);
+        var a = await CreateMetricAsync("batch-a", MetricStatus.Active, ts, values);
+        var b = await CreateMetricAsync("batch-b", MetricStatus.Active, ts, values);
+        var service = new AnomalyService(Repository, Bus, new AnomalyServiceOptions(ResultsQueue, Exchange, Small));
+        BusMessage[] batch =
+        [
+            Delivered(Results(a.Uid, ts, values, raw, 0, 20), "r1"),
+            Delivered(Results(b.Uid, ts, values, raw, 0, 30), "r2"),
+            new(ResultsQueue, "not results"u8.ToArray(), "bad", new Dictionary<string, string>(), ModelMessageCodec.ResultsContentType, false, 0),
+            Delivered(Results(a.Uid, ts, values, raw, 20, 20), "r3"),
+            Delivered(Results(b.Uid, ts, values, raw, 30, 30), "r4"),
+            Delivered(Results(a.Uid, ts, values, raw, 40, 20), "r5"),
+        ];
+
+        var outcomes = await service.HandleBatchAsync(batch, CancellationToken.None);
+
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.Ack, ConsumeOutcome.DeadLetter, ConsumeOutcome.Ack, ConsumeOutcome.Ack, ConsumeOutcome.Ack], outcomes);
+        Assert.Equal(1, service.Counters.RejectedMessages);
+        Assert.Equal(2 * N, service.Counters.Scored);
+        Assert.Equal(1, CallsOf(service, "commit"));  // one transaction for the five good messages
+        Assert.Equal(1, CallsOf(service, "publish")); // one confirmed publish round
+        await AssertScoredAsync(a.Uid, raw, expected, ts, values);
+        await AssertScoredAsync(b.Uid, raw, expected, ts, values);
+    }
+
+    public async Task A_batch_that_fails_before_its_commit_is_processed_again_one_message_at_a_time_without_loss_or_double_scoring()
+    {
+        const int N = 60;
+        var (ts, values, raw) = Series(N, seed: 13);
+        var expected = ReferenceScores(Small, ts, values, raw);
+        var a = await CreateMetricAsync("fail-a", MetricStatus.Active, ts, values);
+        var b = await CreateMetricAsync("fail-b", MetricStatus.Active, ts, values);
+        var (flaky, control) = FlakyRepository.Wrap(Repository);
+        control.Failing[nameof(IMetricRepository.CommitAnomalyScoresBatchAsync)] = 1; // the batch's commit fails once
+        var service = new AnomalyService(flaky, Bus, new AnomalyServiceOptions(ResultsQueue, Exchange, Small));
+        BusMessage[] batch =
+        [
+            Delivered([.. Results(a.Uid, ts, values, raw, 0, 30), .. Results(b.Uid, ts, values, raw, 0, 30)], "r1"),
+            Delivered([.. Results(a.Uid, ts, values, raw, 30, 30), .. Results(b.Uid, ts, values, raw, 30, 30)], "r2"),
+        ];
+
+        var outcomes = await service.HandleBatchAsync(batch, CancellationToken.None);
+
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.Ack], outcomes);
+        Assert.Equal(1, control.Failures);
+        Assert.Equal(2 * N, service.Counters.Scored); // the failed attempt fed nothing that stayed
+        await AssertScoredAsync(a.Uid, raw, expected, ts, values);
+        await AssertScoredAsync(b.Uid, raw, expected, ts, values);
+
+        // Delivered again (the acknowledgement was lost): nothing is scored twice, the stored scores go out again.
+        var again = await service.HandleBatchAsync([batch[0] with { Redelivered = true }, batch[1] with { Redelivered = true }], CancellationToken.None);
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.Ack], again);
+        Assert.Equal(2 * N, service.Counters.Scored);
+        await AssertScoredAsync(a.Uid, raw, expected, ts, values);
+    }
+}

@@ -1,0 +1,114 @@
+using HtmEngine.Bus;
+using HtmEngine.Ingest;
+using HtmEngine.Runtime.Storer;
+using HtmEngine.Storage;
+
+namespace HtmEngine.Tests.Unit.Runtime.Contract;
+
+/// <summary>The storer's batch handling: several waiting messages stored and forwarded together, safely.</summary>
+public abstract partial class StorerAdapterContract
+{
+    private static BusMessage Delivered(string queue, string id, params string[] lines) =>
+        new(queue, PlainMetricMessage.Encode(lines), id, new Dictionary<string, string>(), PlainMetricMessage.ContentType, false, 0);
+
+    private static long CallsOf(MetricStorerService storer, string stage)
+    {
+        for (int i = 0; i < storer.Timings.Count; i++)
+        {
+            if (storer.Timings.Name(i) == stage)
+            {
+                return storer.Timings.Calls(i);
+            }
+        }
+
+        throw new ArgumentException("no stage " + stage, nameof(stage));
+    }
+
+    protected Task A_batch_is_stored_and_forwarded_once_for_all_its_messages_and_a_poison_message_costs_only_itself() => RunAsync(async h =>
+    {
+        string a = h.Name("batch.a"), b = h.Name("batch.b");
+        var uidA = (await h.Repository.GetOrCreateCustomMetricAsync(a)).Metric.Uid;
+        await h.Repository.SetMetricStatusAsync(uidA, MetricStatus.Active);
+        await using var storer = new MetricStorerService(h.Repository, h.Bus, h.StorerOptions);
+        BusMessage[] batch =
+        [
+            Delivered(h.DataQueue, "m1", EngineHarness.Lines(a, 3, T0)),
+            new(h.DataQueue, "{not json"u8.ToArray(), "poison", new Dictionary<string, string>(), null, false, 0),
+            Delivered(h.DataQueue, "m2", [.. EngineHarness.Lines(a, 3, T0 + 900, 3), .. EngineHarness.Lines(b, 2, T0)]),
+            Delivered(h.DataQueue, "m3", $"{a} 99 {T0 + 300}", $"{a} 6 {T0 + 1800}"), // one out of order, one fine
+        ];
+
+        var outcomes = await storer.HandleBatchAsync(batch, CancellationToken.None);
+
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.DeadLetter, ConsumeOutcome.Ack, ConsumeOutcome.Ack], outcomes);
+        var rowsA = await h.RowsAsync(uidA);
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7], rowsA.Select(r => r.Rowid));
+        Assert.Equal([0.0, 1, 2, 3, 4, 5, 6], rowsA.Select(r => r.MetricValue));
+        Assert.Equal(2, (await h.RowsAsync((await h.MetricAsync(b)).Uid)).Count);
+        Assert.Equal(1, storer.Counters.Rejected(StorerRejectReason.OutOfOrder));
+        Assert.Equal(4, storer.Counters.Messages);
+        Assert.Equal(3, storer.Counters.MessagesAcked);
+        Assert.Equal(1, storer.Counters.MessagesDeadLettered);
+        Assert.Equal(1, CallsOf(storer, "store"));   // one transaction for the three good messages
+        Assert.Equal(1, CallsOf(storer, "forward")); // one confirmed publish round for all their rows
+        await EngineHarness.WaitUntilAsync(() => h.RequestsFor(uidA).Count == 7, "the forwarded rows");
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7], h.RequestsFor(uidA).Select(r => r.Rowid));
+    });
+
+    protected Task A_batch_delivered_again_after_its_commit_stores_and_forwards_nothing_twice() => RunAsync(async h =>
+    {
+        string a = h.Name("again.a");
+        var uidA = (await h.Repository.GetOrCreateCustomMetricAsync(a)).Metric.Uid;
+        await h.Repository.SetMetricStatusAsync(uidA, MetricStatus.Active);
+        await using var storer = new MetricStorerService(h.Repository, h.Bus, h.StorerOptions);
+        BusMessage[] batch =
+        [
+            Delivered(h.DataQueue, "m1", EngineHarness.Lines(a, 3, T0)),
+            Delivered(h.DataQueue, "m2", EngineHarness.Lines(a, 3, T0 + 900, 3)),
+        ];
+        await storer.HandleBatchAsync(batch, CancellationToken.None);
+        await EngineHarness.WaitUntilAsync(() => h.RequestsFor(uidA).Count == 6, "the forwarded rows");
+
+        // The acknowledgement was lost (a crash after the commit): the broker delivers the same messages again,
+        // flagged as redelivered, and maybe batched differently.
+        var outcomes = await storer.HandleBatchAsync([batch[1] with { Redelivered = true }], CancellationToken.None);
+        outcomes = [.. outcomes, .. await storer.HandleBatchAsync([batch[0] with { Redelivered = true }, batch[1] with { Redelivered = true }], CancellationToken.None)];
+
+        Assert.All(outcomes, o => Assert.Equal(ConsumeOutcome.Ack, o));
+        Assert.Equal([1L, 2, 3, 4, 5, 6], (await h.RowsAsync(uidA)).Select(r => r.Rowid));
+        Assert.Equal(6, storer.Counters.SamplesStored);
+        Assert.Equal(9, storer.Counters.Rejected(StorerRejectReason.Duplicate) + storer.Counters.Rejected(StorerRejectReason.OutOfOrder));
+        await Task.Delay(300);
+        Assert.Equal(6, h.RequestsFor(uidA).Count);
+    });
+
+    protected Task A_batch_not_committed_when_the_storer_stops_goes_back_whole_and_is_stored_once() => RunAsync(async h =>
+    {
+        var (flaky, control) = FlakyRepository.Wrap(h.Repository);
+        control.Failing[nameof(IMetricRepository.StoreSampleBatchAsync)] = int.MaxValue;
+        var first = new MetricStorerService(flaky, h.Bus, h.StorerOptions);
+        var name = h.Name("batch.handback");
+        for (int m = 0; m < 3; m++)
+        {
+            await h.PublishLinesAsync(EngineHarness.Lines(name, 2, T0 + (m * 600), 2 * m));
+        }
+
+        await first.StartAsync(CancellationToken.None);
+        await EngineHarness.WaitUntilAsync(() => control.Failures >= 2, "failed attempts");
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        {
+            await first.StopAsync(timeout.Token);
+        }
+
+        await first.DisposeAsync();
+        Assert.Equal(0, first.Counters.MessagesAcked);
+        await EngineHarness.WaitUntilAsync(async () => await h.Bus.GetReadyCountAsync(h.DataQueue) == 3, "the whole batch back in the queue");
+
+        var second = await h.StartStorerAsync();
+        var metric = await h.WaitForRowsAsync(name, 6);
+        await EngineHarness.WaitUntilAsync(() => second.Counters.MessagesAcked == 3, "the acks");
+        Assert.Equal([0.0, 1, 2, 3, 4, 5], (await h.RowsAsync(metric.Uid)).Select(r => r.MetricValue));
+        Assert.Equal(0, second.Counters.RejectedTotal);
+        Assert.Equal(0, await h.Bus.GetReadyCountAsync(IMessageBus.DeadLetterQueueName(h.DataQueue)));
+    });
+}

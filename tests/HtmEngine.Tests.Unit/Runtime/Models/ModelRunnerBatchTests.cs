@@ -1,0 +1,136 @@
+using HtmEngine.Bus;
+using HtmEngine.Runtime.Contracts;
+using HtmEngine.Storage;
+
+namespace HtmEngine.Tests.Unit.Runtime.Models;
+
+/// <summary>
+/// A shard handles a batch of input messages as one unit: rows in order, one result publish, a bad message alone.
+/// The batches are made by the test (the bus's batch handler is captured), so their make-up is exact.
+/// </summary>
+public sealed class ModelRunnerBatchTests
+{
+    private static BusMessage Delivered(string queue, string id, params ModelRequest[] requests) =>
+        new(queue, ModelMessageCodec.EncodeRequests(requests), id, new Dictionary<string, string>(), ModelMessageCodec.RequestsContentType, false, 0);
+
+    private static async Task<(string Uid, BusMessage[] Batch)> PrepareAsync(RunnerHarness h, string queue, int rows)
+    {
+        string uid = await h.CreateMetricAsync("batch");
+        Sample[] series = RunnerHarness.Series(rows);
+        await h.StoreAsync(uid, series);
+        var stored = await h.Repository.GetMetricDataAsync(new MetricDataQuery { Uid = uid });
+        ModelRequest Row(int i) => ModelRequest.ForRow(uid, stored[i].Rowid, stored[i].Timestamp, stored[i].MetricValue);
+        BusMessage[] batch =
+        [
+            Delivered(queue, "define", ModelRequest.Define(uid, "c1", RunnerHarness.Definition)),
+            Delivered(queue, "rows-1", [.. Enumerable.Range(0, 10).Select(Row)]),
+            new(queue, "garbage"u8.ToArray(), "poison", new Dictionary<string, string>(), ModelMessageCodec.RequestsContentType, false, 0),
+            Delivered(queue, "rows-2", [.. Enumerable.Range(10, 10).Select(Row)]),
+            Delivered(queue, "rows-3", [.. Enumerable.Range(20, rows - 20).Select(Row)]),
+        ];
+        return (uid, batch);
+    }
+
+    [Fact]
+    public async Task A_batch_is_scored_in_order_with_one_result_publish_and_a_bad_message_costs_only_itself()
+    {
+        await using var h = await RunnerHarness.CreateAsync(shards: 1);
+        var capture = new CapturingBus(h.Bus, h.Options.ResultsQueue, failResultPublishes: 0);
+        h.ServiceBus = capture;
+        await using var service = await h.StartAsync();
+        var (uid, batch) = await PrepareAsync(h, h.QueueOf("x"), 40);
+        long before = service.Counters.Snapshot().ResultMessages;
+
+        var outcomes = await capture.Handler!(batch, CancellationToken.None);
+
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.Ack, ConsumeOutcome.DeadLetter, ConsumeOutcome.Ack, ConsumeOutcome.Ack], outcomes);
+        Assert.Equal(1, service.Counters.Snapshot().ResultMessages - before); // one publish (confirm) for the whole batch
+        Assert.Equal(1, service.Counters.Snapshot().RejectedMessages);
+        await h.WaitForScoresAsync(uid, 40);
+        h.AssertScoresEqual(uid, await h.ReferenceScoresAsync(uid), 40);
+        Assert.Single(h.CommandResultsOf(uid));
+        await service.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_batch_whose_results_cannot_be_published_is_handled_again_one_message_at_a_time_and_loses_nothing()
+    {
+        await using var h = await RunnerHarness.CreateAsync(shards: 1);
+        var capture = new CapturingBus(h.Bus, h.Options.ResultsQueue, failResultPublishes: 1);
+        h.ServiceBus = capture;
+        await using var service = await h.StartAsync();
+        var (uid, batch) = await PrepareAsync(h, h.QueueOf("x"), 40);
+
+        var outcomes = await capture.Handler!(batch, CancellationToken.None);
+
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.Ack, ConsumeOutcome.DeadLetter, ConsumeOutcome.Ack, ConsumeOutcome.Ack], outcomes);
+        Assert.Equal(1, capture.Failures);
+        Assert.Equal(1, service.Counters.Snapshot().FailedMessages);
+        await h.WaitForScoresAsync(uid, 40);
+        h.AssertScoresEqual(uid, await h.ReferenceScoresAsync(uid), 40);
+        var rowids = h.InferencesOf(uid).Select(r => r.Rowid).ToList();
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), rowids); // each row's result once, in order
+        await service.StopAsync(CancellationToken.None);
+    }
+
+    /// <summary>Delegates to a bus, but keeps the batch handler instead of subscribing it, and can fail result publishes.</summary>
+    private sealed class CapturingBus(IMessageBus inner, string resultsQueue, int failResultPublishes) : IMessageBus
+    {
+        private int _toFail = failResultPublishes;
+
+        public BatchMessageHandler? Handler { get; private set; }
+
+        public int Failures { get; private set; }
+
+        public ValueTask DeclareQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeclareQueueAsync(queue, cancellationToken);
+
+        public ValueTask DeclareFanoutExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeclareFanoutExchangeAsync(exchange, cancellationToken);
+
+        public ValueTask BindQueueAsync(string queue, string exchange, CancellationToken cancellationToken = default) => inner.BindQueueAsync(queue, exchange, cancellationToken);
+
+        public ValueTask DeleteQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeleteQueueAsync(queue, cancellationToken);
+
+        public ValueTask DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeleteExchangeAsync(exchange, cancellationToken);
+
+        public ValueTask<long> GetReadyCountAsync(string queue, CancellationToken cancellationToken = default) => inner.GetReadyCountAsync(queue, cancellationToken);
+
+        public ValueTask PublishToQueueAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
+        {
+            if (queue == resultsQueue && _toFail > 0)
+            {
+                _toFail--;
+                Failures++;
+                throw new IOException("injected publish failure");
+            }
+
+            return inner.PublishToQueueAsync(queue, messages, cancellationToken);
+        }
+
+        public ValueTask PublishToExchangeAsync(string exchange, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default) => inner.PublishToExchangeAsync(exchange, messages, cancellationToken);
+
+        public ValueTask<IBusSubscription> ConsumeAsync(string queue, MessageHandler handler, ConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeAsync(queue, handler, options, cancellationToken);
+
+        public ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default)
+        {
+            Handler = handler;
+            return ValueTask.FromResult<IBusSubscription>(new IdleSubscription(queue));
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private sealed class IdleSubscription(string queue) : IBusSubscription
+    {
+        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Queue => queue;
+
+        public Task Completion => _completion.Task;
+
+        public ValueTask DisposeAsync()
+        {
+            _completion.TrySetResult();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
