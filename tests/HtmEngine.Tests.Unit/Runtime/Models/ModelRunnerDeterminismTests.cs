@@ -94,6 +94,13 @@ public sealed class ModelRunnerDeterminismTests
         await h.StoreAsync(uid, series.AsMemory(0, 150));
         await h.PublishRowsAsync(uid, 1, 150, perMessage: 30);
         await h.WaitForScoresAsync(uid, 150);
+        // The scores alone do not say that the row requests were handled: defineModel usually runs after the rows are
+        // stored and scores all 150 by catch-up, so its results come while the five row messages still wait in the
+        // queue (or in the consumer's prefetch). Stopped then, the first runner leaves them queued and the second one
+        // skips them too, counting 30 more duplicates each. Each of the 150 requests is handled once it is either
+        // scored (a score not caught up) or skipped as a duplicate.
+        await RunnerHarness.WaitUntilAsync(() => RowRequestsHandled(first.Counters.Snapshot()) == 150, "the first runner to handle the 150 row requests",
+            actual: () => first.Counters.Snapshot().ToString());
         await first.StopAsync(CancellationToken.None);
         await first.DisposeAsync();
         Assert.True(new ModelCheckpointStore(h.Options.CheckpointRoot).TryPeekLastRowid(uid, out long checkpointed));
@@ -111,11 +118,16 @@ public sealed class ModelRunnerDeterminismTests
         await h.StoreAsync(uid, series.AsMemory(250));
         await h.PublishRowsAsync(uid, 251, Rows, perMessage: 50);
         await h.WaitForScoresAsync(uid, Rows);
-        await RunnerHarness.WaitUntilAsync(() => second.Counters.Snapshot().DuplicateRows == 100, "100 duplicate rows skipped");
+        await RunnerHarness.WaitUntilAsync(() => second.Counters.Snapshot().DuplicateRows == 100, "100 duplicate rows skipped",
+            actual: () => second.Counters.Snapshot().ToString());
         h.AssertScoresEqual(uid, await h.ReferenceScoresAsync(uid), Rows);
         Assert.Equal(Rows, h.InferencesOf(uid).Count);
         await second.StopAsync(CancellationToken.None);
     }
+
+    /// <summary>Row requests a runner handled: scored on request (not by catch-up) or skipped as duplicates.</summary>
+    private static long RowRequestsHandled(ModelRunnerCountersSnapshot counters) =>
+        counters.RowsScored - counters.RowsCaughtUp + counters.DuplicateRows;
 
     [Fact]
     public async Task c_A_crash_mid_stream_replays_from_the_last_checkpoint_and_scores_the_same()

@@ -211,14 +211,15 @@ internal sealed class RunnerHarness : IAsyncDisposable
         Assert.Equal(count, seen.Count);
     }
 
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, int timeoutSeconds = 180)
+    /// <summary>Polls <paramref name="condition"/>; on time-out the failure names <paramref name="what"/> and, when given, what <paramref name="actual"/> says the state is.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, int timeoutSeconds = 180, Func<string>? actual = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"timed out after {timeoutSeconds} s waiting for {what}");
+                Assert.Fail($"timed out after {timeoutSeconds} s waiting for {what}{(actual is null ? "" : "; actual: " + actual())}");
             }
 
             await Task.Delay(20);
