@@ -200,6 +200,47 @@ public sealed class InProcessBusBatchTests
     }
 
     [Fact]
+    public async Task Disposing_during_a_batch_hands_everything_back_in_queue_order_and_takes_nothing_more()
+    {
+        // The storer relies on this: a message handed back behind later ones would have its samples rejected as out
+        // of order. The handler's cancellation runs before the waiting pump's (callbacks run newest first), so the
+        // batch in hand goes back while the pump may still be waiting for messages; it must not take it again.
+        for (int round = 0; round < 10; round++)
+        {
+            await using var bus = await BusWithAsync(3);
+            var started = new TaskCompletionSource();
+            var parked = new TaskCompletionSource();
+            var sub = await bus.ConsumeBatchAsync("q", async (messages, ct) =>
+            {
+                started.TrySetResult();
+                await parked.Task;
+                await Task.Delay(Timeout.Infinite, ct);
+                return [];
+            }, new BatchConsumerOptions(MaxMessages: 1, Prefetch: 8));
+            await started.Task.WaitAsync(s_wait);
+            await WaitUntilAsync(() => bus.GetReadyCountAsync("q").Result == 0); // all three taken into the prefetch
+            await Task.Delay(20); // the pump waits for more, registered on the stop token before the handler is
+            parked.SetResult();
+            await Task.Delay(20);
+            await sub.DisposeAsync();
+
+            Assert.Equal(3, await bus.GetReadyCountAsync("q"));
+            var redelivered = new ConcurrentQueue<string>();
+            await using var again = await bus.ConsumeBatchAsync("q", (messages, _) =>
+            {
+                foreach (var m in messages)
+                {
+                    redelivered.Enqueue(m.MessageId!);
+                }
+
+                return ValueTask.FromResult<IReadOnlyList<ConsumeOutcome>>([.. messages.Select(_ => ConsumeOutcome.Ack)]);
+            }, new BatchConsumerOptions());
+            await WaitUntilAsync(() => redelivered.Count == 3);
+            Assert.Equal(["id0", "id1", "id2"], redelivered);
+        }
+    }
+
+    [Fact]
     public void Options_are_validated()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new BatchConsumerOptions(MaxMessages: 0).Validate());

@@ -160,6 +160,21 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
 
+    /// <summary>As above, and a timeout also says what <paramref name="state"/> finds then (what is wrong, not only what was awaited).</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, Func<Task<string>> state)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("timed out waiting for " + what + ": " + await state());
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
     /// <summary>Waits until the metric exists and has <paramref name="rows"/> rows.</summary>
     public async Task<MetricRow> WaitForRowsAsync(string name, long rows)
     {
