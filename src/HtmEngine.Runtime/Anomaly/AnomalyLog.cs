@@ -52,4 +52,8 @@ internal static partial class AnomalyLog
     [LoggerMessage(EventId = 7011, Level = LogLevel.Information,
         Message = "Anomaly service stopped")]
     public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(EventId = 7012, Level = LogLevel.Warning,
+        Message = "The database is unreachable (outage {Outage} for result message {MessageId}: {Reason}); the message is processed again in place in {DelayMs} ms, not counted as a failure")]
+    public static partial void StorageUnavailable(ILogger logger, string? messageId, int outage, long delayMs, string reason);
 }

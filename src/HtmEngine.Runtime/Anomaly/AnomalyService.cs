@@ -101,7 +101,31 @@ public sealed class AnomalyService : IEngineService
     }
 
     /// <summary>Processes one result message (the bus's handler; internal for tests).</summary>
+    /// <remarks>
+    /// A database that stays unreachable longer than the repository's retry budget (a restart, a long outage) is not
+    /// the message's fault: the message is processed again here, in place and in order, after a pause, instead of
+    /// being handed back as a failure, which after <see cref="AnomalyServiceOptions.MaxFailedAttempts"/> outages would
+    /// dead-letter it and leave its rows without anomaly scores (issue #7). Nothing of a failed pass is kept (the
+    /// caches it touched are dropped, as for a redelivery); a stop still ends the wait.
+    /// </remarks>
     internal async ValueTask<ConsumeOutcome> HandleAsync(BusMessage message, CancellationToken cancellationToken)
+    {
+        for (int outage = 1; ; outage++)
+        {
+            try
+            {
+                return await HandleOnceAsync(message, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StorageException e) when (e.IsTransient && !cancellationToken.IsCancellationRequested)
+            {
+                var pause = TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(outage - 1, 10))));
+                AnomalyLog.StorageUnavailable(_logger, message.MessageId, outage, (long)pause.TotalMilliseconds, e.Message);
+                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async ValueTask<ConsumeOutcome> HandleOnceAsync(BusMessage message, CancellationToken cancellationToken)
     {
         List<ModelResult> results;
         try

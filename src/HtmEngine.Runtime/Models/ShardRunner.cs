@@ -88,27 +88,44 @@ internal sealed class ShardRunner
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            BeginUnit(message.MessageId);
-            foreach (ModelRequest request in requests)
+            for (int outage = 1; ; outage++)
             {
-                switch (request.Kind)
+                try
                 {
-                    case ModelRequestKind.Row:
-                        await HandleRowAsync(request, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case ModelRequestKind.DefineModel:
-                        await HandleDefineAsync(request, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case ModelRequestKind.DeleteModel:
-                        HandleDelete(request);
-                        break;
+                    BeginUnit(message.MessageId);
+                    foreach (ModelRequest request in requests)
+                    {
+                        switch (request.Kind)
+                        {
+                            case ModelRequestKind.Row:
+                                await HandleRowAsync(request, cancellationToken).ConfigureAwait(false);
+                                break;
+                            case ModelRequestKind.DefineModel:
+                                await HandleDefineAsync(request, cancellationToken).ConfigureAwait(false);
+                                break;
+                            case ModelRequestKind.DeleteModel:
+                                HandleDelete(request);
+                                break;
+                        }
+                    }
+
+                    await FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await EnforceBudgetAsync(null, cancellationToken).ConfigureAwait(false);
+                    EndUnit();
+                    return ConsumeOutcome.Ack;
+                }
+                catch (StorageException e) when (e.IsTransient && !cancellationToken.IsCancellationRequested)
+                {
+                    // The database did not answer within the repository's retry budget (a restart, a long outage):
+                    // not the message's fault, so it must not count towards dead-lettering it (issue #7: a MariaDB
+                    // outage of a few minutes dead-lettered rows). The unit is abandoned exactly as for a retry and the
+                    // message handled again here, in place and in order, after a pause; a stop still ends the wait.
+                    AbandonUnit();
+                    TimeSpan pause = OutagePause(outage);
+                    ModelRunnerLog.StorageUnavailable(_logger, _shard, message.MessageId, outage, (long)pause.TotalMilliseconds, e.Message);
+                    await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
                 }
             }
-
-            await FlushAsync(cancellationToken).ConfigureAwait(false);
-            await EnforceBudgetAsync(null, cancellationToken).ConfigureAwait(false);
-            EndUnit();
-            return ConsumeOutcome.Ack;
         }
         catch (Exception e)
         {
@@ -127,6 +144,9 @@ internal sealed class ShardRunner
             _gate.Release();
         }
     }
+
+    /// <summary>The pause before handling a message again after the database was unreachable: 100 ms doubling to 5 s.</summary>
+    internal static TimeSpan OutagePause(int outage) => TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(outage - 1, 10))));
 
     /// <summary>
     /// Start-up recovery: every metric given whose stored rows go beyond its checkpoint is caught up and its results

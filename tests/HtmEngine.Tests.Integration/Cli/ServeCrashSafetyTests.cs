@@ -594,7 +594,9 @@ public sealed class MariaDbRestartServeTests(ITestOutputHelper output) : Servers
     public async Task MariaDB_down_longer_than_the_retry_budget_mid_stream()
     {
         // 40 s: longer than a repository call retries (StorageOptions.RetryBudget, 30 s), so the services' own
-        // handling of a failed call is what keeps the stream whole.
+        // handling of a failed call is what keeps the stream whole (the storer, the runners and the anomaly service
+        // wait and handle the message in hand again in place; AnomalyServiceContract and ModelRunnerFailureTests show
+        // that outages beyond MaxFailedAttempts no longer dead-letter anything).
         TimeSpan down = TimeSpan.Zero;
         try
         {
