@@ -184,18 +184,39 @@ public abstract class ServeCrashSafetyContract : IAsyncLifetime
     /// engine is not restarted and the client resends nothing, so every line must come through the outage: stored once,
     /// scored, and scored as an uninterrupted run. Returns the engine's output lines.
     /// </summary>
-    protected async Task<IReadOnlyCollection<string>> Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(Func<Task> restart)
+    /// <param name="restart">Takes the server down and brings it back.</param>
+    /// <param name="restartWhenStored">Rows of the first metric stored before the restart begins (1: while the engine
+    /// is still working through the burst).</param>
+    /// <param name="evidence">A line the engine must have printed, proving the outage reached it.</param>
+    /// <param name="output">Where the engine's output goes when the test ends, passed or failed.</param>
+    protected async Task Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(Func<Task> restart, int restartWhenStored, string evidence, ITestOutputHelper output)
     {
         string[] uids = await MonitorAsync();
         var values = Series();
         using var serve = ServeProcess.Start(_conf);
+        try
+        {
+            await RestartMidStreamAsync(serve, uids, values, restart, restartWhenStored, evidence);
+        }
+        finally
+        {
+            output.WriteLine("engine output:");
+            foreach (string line in serve.Lines)
+            {
+                output.WriteLine(line);
+            }
+        }
+    }
+
+    private async Task RestartMidStreamAsync(ServeProcess serve, string[] uids, double[][] values, Func<Task> restart, int restartWhenStored, string evidence)
+    {
         await serve.WaitForLineAsync(l => l.StartsWith("htmengine: running", StringComparison.Ordinal), s_wait);
 
-        // A burst of 200 rows of each metric (a backlog every service is still working through when the restart comes),
-        // then 5 rows of each every 200 ms (~12 s, so lines also arrive while the server is down).
+        // A burst of 400 rows of each metric (a backlog the services are still working through when the restart comes),
+        // then 5 rows of each every 200 ms (~4 s, so lines also arrive while the server is down).
         int sent = 0;
-        var sender = Task.Run(() => SendPacedAsync(values, burst: 200, rowsPerWrite: 5, TimeSpan.FromMilliseconds(200), rows => Volatile.Write(ref sent, rows)));
-        await WaitForAsync(async () => (await StoredRowsAsync(uids[0])) >= Rows / 5, "rows of the first metric stored before the restart");
+        var sender = Task.Run(() => SendPacedAsync(values, burst: 400, rowsPerWrite: 5, TimeSpan.FromMilliseconds(200), rows => Volatile.Write(ref sent, rows)));
+        await WaitForAsync(async () => (await StoredRowsAsync(uids[0])) >= restartWhenStored, "rows of the first metric stored before the restart");
         int sentAtRestart = Volatile.Read(ref sent);
         await restart();
         int sentAfterRestart = Volatile.Read(ref sent);
@@ -205,8 +226,8 @@ public abstract class ServeCrashSafetyContract : IAsyncLifetime
         Assert.False(serve.HasExited, "serve exited during the server restart: " + string.Join(" | ", serve.Lines));
 
         await AssertScoredAsReferenceAsync(uids, values);
+        Assert.True(serve.Lines.Any(l => l.Contains(evidence, StringComparison.Ordinal)), $"the engine never printed '{evidence}': " + string.Join(" | ", serve.Lines));
         await serve.StopAsync(s_wait);
-        return serve.Lines;
     }
 
     private async Task SendPacedAsync(double[][] values, int burst, int rowsPerWrite, TimeSpan pause, Action<int> progress)
@@ -574,13 +595,12 @@ public sealed class MariaDbRestartServeTests(ITestOutputHelper output) : Servers
         TimeSpan down = TimeSpan.Zero;
         try
         {
-            var lines = await Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(async () =>
-                down = await Storage.MariaDbRestarter.KillAndAwaitRestartAsync(Database, TimeSpan.FromSeconds(60)));
-            output.WriteLine($"MariaDB down for {down.TotalSeconds:F1} s; engine output:");
-            foreach (string line in lines)
-            {
-                output.WriteLine(line);
-            }
+            await Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(async () =>
+                down = await Storage.MariaDbRestarter.KillAndAwaitRestartAsync(Database, TimeSpan.FromSeconds(60)),
+                restartWhenStored: 100,
+                evidence: "transient error",
+                output);
+            output.WriteLine($"MariaDB down for {down.TotalSeconds:F1} s");
         }
         finally
         {
@@ -600,13 +620,12 @@ public sealed class MariaDbRestartServeTests(ITestOutputHelper output) : Servers
         TimeSpan down = TimeSpan.Zero;
         try
         {
-            var lines = await Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(async () =>
-                down = await Storage.MariaDbRestarter.ShutdownAndStartAsync(Database, TimeSpan.FromSeconds(40)));
-            output.WriteLine($"MariaDB down for {down.TotalSeconds:F1} s; engine output:");
-            foreach (string line in lines)
-            {
-                output.WriteLine(line);
-            }
+            await Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(async () =>
+                down = await Storage.MariaDbRestarter.ShutdownAndStartAsync(Database, TimeSpan.FromSeconds(40)),
+                restartWhenStored: 100,
+                evidence: "retrying the message in place",
+                output);
+            output.WriteLine($"MariaDB down for {down.TotalSeconds:F1} s");
         }
         finally
         {
@@ -631,13 +650,12 @@ public sealed class RabbitMqRestartServeTests(ITestOutputHelper output) : Server
         try
         {
             TimeSpan down = TimeSpan.Zero;
-            var lines = await Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(async () =>
-                down = await Bus.RabbitMqRestarter.StopAndStartAsync(TimeSpan.FromSeconds(3)));
-            output.WriteLine($"RabbitMQ down for {down.TotalSeconds:F1} s; engine output:");
-            foreach (string line in lines)
-            {
-                output.WriteLine(line);
-            }
+            await Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(async () =>
+                down = await Bus.RabbitMqRestarter.StopAndStartAsync(TimeSpan.FromSeconds(3)),
+                restartWhenStored: 1,
+                evidence: "RabbitMQ connection recovered",
+                output);
+            output.WriteLine($"RabbitMQ down for {down.TotalSeconds:F1} s");
         }
         finally
         {
