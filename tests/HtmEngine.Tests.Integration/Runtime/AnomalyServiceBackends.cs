@@ -24,6 +24,7 @@ public sealed class EmbeddedAnomalyServiceTests : AnomalyServiceContract
     [Fact] public Task Batching_invariance() => Scores_equal_the_reference_whatever_the_batching();
     [Fact] public Task Default_settings() => Default_settings_match_the_reference_past_the_skipped_day();
     [Fact] public Task Gap() => Results_after_a_gap_wait_for_the_missing_ones();
+    [Fact] public Task Database_outage() => A_database_outage_is_waited_out_in_place_not_dead_lettered();
     [Fact] public Task Define_success() => Define_model_success_activates_the_metric_and_is_published();
     [Fact] public Task Define_failure() => Define_model_failure_sets_error_with_the_message();
     [Fact] public Task Delete_published() => Delete_model_result_is_published_even_for_a_deleted_metric();
@@ -61,6 +62,7 @@ public sealed class ServersAnomalyServiceTests : AnomalyServiceContract
     [ServerFact(TestServer.All)] public Task Batching_invariance() => Scores_equal_the_reference_whatever_the_batching();
     [ServerFact(TestServer.All)] public Task Default_settings() => Default_settings_match_the_reference_past_the_skipped_day();
     [ServerFact(TestServer.All)] public Task Gap() => Results_after_a_gap_wait_for_the_missing_ones();
+    [ServerFact(TestServer.All)] public Task Database_outage() => A_database_outage_is_waited_out_in_place_not_dead_lettered();
     [ServerFact(TestServer.All)] public Task Define_success() => Define_model_success_activates_the_metric_and_is_published();
     [ServerFact(TestServer.All)] public Task Define_failure() => Define_model_failure_sets_error_with_the_message();
     [ServerFact(TestServer.All)] public Task Delete_published() => Delete_model_result_is_published_even_for_a_deleted_metric();
