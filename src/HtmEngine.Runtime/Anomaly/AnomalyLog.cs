@@ -60,4 +60,12 @@ internal static partial class AnomalyLog
     [LoggerMessage(EventId = 7013, Level = LogLevel.Warning,
         Message = "Result message {MessageId} failed ({Reason}); it will be retried")]
     public static partial void MessageFailed(ILogger logger, Exception exception, string? messageId, string reason);
+
+    [LoggerMessage(EventId = 7014, Level = LogLevel.Warning,
+        Message = "The database is unreachable (outage {Outage} for result message {MessageId}: {Reason}); the message is processed again in place in {DelayMs} ms, not counted as a failure")]
+    public static partial void StorageUnavailable(ILogger logger, string? messageId, int outage, long delayMs, string reason);
+
+    [LoggerMessage(EventId = 7015, Level = LogLevel.Warning,
+        Message = "The database is unreachable (outage {Outage} for a batch of {Messages} result messages from {MessageId}: {Reason}); the batch is processed again in place in {DelayMs} ms, not counted as a failure")]
+    public static partial void BatchStorageUnavailable(ILogger logger, int messages, string? messageId, int outage, long delayMs, string reason);
 }

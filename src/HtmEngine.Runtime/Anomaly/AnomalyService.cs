@@ -107,10 +107,17 @@ public sealed class AnomalyService : IEngineService
     }
 
     /// <summary>Processes one result message (internal for tests).</summary>
+    /// <remarks>
+    /// A database that stays unreachable longer than the repository's retry budget (a restart, a long outage) is not
+    /// the message's fault: the message is processed again here, in place and in order, after a pause, instead of
+    /// being handed back as a failure, which after <see cref="AnomalyServiceOptions.MaxFailedAttempts"/> outages would
+    /// dead-letter it and leave its rows without anomaly scores (issue #7). Nothing of a failed pass is kept (the
+    /// caches it touched are dropped, as for a redelivery); a stop still ends the wait.
+    /// </remarks>
     internal async ValueTask<ConsumeOutcome> HandleAsync(BusMessage message, CancellationToken cancellationToken)
     {
         var results = Decode(message);
-        return results is null ? ConsumeOutcome.DeadLetter : await ProcessResultsAsync(results, message.FailedAttempts, cancellationToken).ConfigureAwait(false);
+        return results is null ? ConsumeOutcome.DeadLetter : await ProcessResultsInPlaceAsync(results, message.FailedAttempts, 1, message.MessageId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -118,7 +125,9 @@ public sealed class AnomalyService : IEngineService
     /// one set — each metric's results together in rowid order, one metric read, one commit and one publish — and
     /// then every message acknowledged. An undecodable message is dead-lettered alone. When the set asks for a retry
     /// or fails, the messages are processed again one at a time (what was committed is republished from the
-    /// database, never scored twice), so a message that has to wait or keeps failing costs only itself.
+    /// database, never scored twice), so a message that has to wait or keeps failing costs only itself. A database
+    /// outage is not a failure: the whole set (or, in the fallback, the one message) is processed again in place after
+    /// a pause, as <see cref="HandleAsync"/> does (issue #7).
     /// </summary>
     internal async ValueTask<IReadOnlyList<ConsumeOutcome>> HandleBatchAsync(IReadOnlyList<BusMessage> messages, CancellationToken cancellationToken)
     {
@@ -126,6 +135,7 @@ public sealed class AnomalyService : IEngineService
         var decoded = new List<ModelResult>?[messages.Count];
         List<ModelResult>? all = null;
         int good = 0, failedAttempts = 0;
+        string? firstId = null;
         for (int i = 0; i < messages.Count; i++)
         {
             decoded[i] = Decode(messages[i]);
@@ -136,6 +146,7 @@ public sealed class AnomalyService : IEngineService
             }
 
             good++;
+            firstId ??= messages[i].MessageId;
             failedAttempts = Math.Max(failedAttempts, messages[i].FailedAttempts);
             (all ??= new List<ModelResult>(results.Count * messages.Count)).AddRange(results);
         }
@@ -151,7 +162,7 @@ public sealed class AnomalyService : IEngineService
             {
                 if (decoded[i] is not null)
                 {
-                    outcomes[i] = await ProcessResultsAsync(decoded[i]!, messages[i].FailedAttempts, cancellationToken).ConfigureAwait(false);
+                    outcomes[i] = await ProcessResultsInPlaceAsync(decoded[i]!, messages[i].FailedAttempts, 1, messages[i].MessageId, cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -161,7 +172,7 @@ public sealed class AnomalyService : IEngineService
         ConsumeOutcome together;
         try
         {
-            together = await ProcessResultsAsync(all, failedAttempts, cancellationToken).ConfigureAwait(false);
+            together = await ProcessResultsInPlaceAsync(all, failedAttempts, good, firstId, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -184,7 +195,7 @@ public sealed class AnomalyService : IEngineService
 
             try
             {
-                outcomes[i] = await ProcessResultsAsync(decoded[i]!, messages[i].FailedAttempts, cancellationToken).ConfigureAwait(false);
+                outcomes[i] = await ProcessResultsInPlaceAsync(decoded[i]!, messages[i].FailedAttempts, 1, messages[i].MessageId, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -194,6 +205,37 @@ public sealed class AnomalyService : IEngineService
         }
 
         return outcomes;
+    }
+
+    /// <summary>
+    /// <see cref="ProcessResultsAsync"/>, processed again in place after a pause (100 ms doubling to 5 s) for as long
+    /// as the database stays unreachable beyond the repository's retry budget (a transient <see cref="StorageException"/>):
+    /// not the messages' fault, so not a failure that would count towards dead-lettering them (issue #7). A failed pass
+    /// keeps nothing (<see cref="ProcessResultsAsync"/> drops the histories it touched, as for a retry); a stop ends the wait.
+    /// </summary>
+    private async ValueTask<ConsumeOutcome> ProcessResultsInPlaceAsync(List<ModelResult> results, int failedAttempts, int messages, string? messageId, CancellationToken cancellationToken)
+    {
+        for (int outage = 1; ; outage++)
+        {
+            try
+            {
+                return await ProcessResultsAsync(results, failedAttempts, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StorageException e) when (e.IsTransient && !cancellationToken.IsCancellationRequested)
+            {
+                var pause = TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(outage - 1, 10))));
+                if (messages == 1)
+                {
+                    AnomalyLog.StorageUnavailable(_logger, messageId, outage, (long)pause.TotalMilliseconds, e.Message);
+                }
+                else
+                {
+                    AnomalyLog.BatchStorageUnavailable(_logger, messages, messageId, outage, (long)pause.TotalMilliseconds, e.Message);
+                }
+
+                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     private List<ModelResult>? Decode(BusMessage message)

@@ -229,6 +229,29 @@ public sealed class ModelCheckpointStore
         return removed;
     }
 
+    /// <summary>
+    /// Counts the checkpoint files of the metrics <paramref name="owned"/> accepts (temporary and corrupt files are not
+    /// counted): every model a runner knows has one, hot or not, so this minus the hot models is the cold ones.
+    /// </summary>
+    /// <param name="owned">Whether this process owns a metric uid (its shard).</param>
+    /// <returns>The number of files.</returns>
+    public int CountCheckpoints(Func<string, bool> owned)
+    {
+        ArgumentNullException.ThrowIfNull(owned);
+        int count = 0;
+        foreach (string file in Directory.EnumerateFiles(Root, "*" + Extension))
+        {
+            // The pattern also matches longer extensions on some platforms ("*.model" vs ".model.tmp"); check exactly.
+            string name = Path.GetFileName(file);
+            if (name.EndsWith(Extension, StringComparison.Ordinal) && UidOf(name[..^Extension.Length]) is { } uid && owned(uid))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
     private static string FileNameOf(string uid)
     {
         ArgumentException.ThrowIfNullOrEmpty(uid);

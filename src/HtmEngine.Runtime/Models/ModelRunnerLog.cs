@@ -55,4 +55,8 @@ internal static partial class ModelRunnerLog
 
     [LoggerMessage(EventId = 2112, Level = LogLevel.Information, Message = "Metric {Uid}: model deleted")]
     public static partial void Deleted(ILogger logger, string uid);
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Warning,
+        Message = "Shard {Shard}: the database is unreachable (outage {Outage} for message {MessageId}: {Reason}); the message is handled again in place in {DelayMs} ms, not counted as a failure")]
+    public static partial void StorageUnavailable(ILogger logger, int shard, string? messageId, int outage, long delayMs, string reason);
 }

@@ -27,6 +27,8 @@ public sealed class ModelRunnerService : IEngineService, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private ShardRunner[] _runners = [];
+    private ModelCheckpointStore? _store;
+    private bool[] _owned = [];
     private Task _recovery = Task.CompletedTask;
     private bool _started;
     private bool _stopped;
@@ -74,6 +76,29 @@ public sealed class ModelRunnerService : IEngineService, IAsyncDisposable
             }
 
             return total;
+        }
+    }
+
+    /// <summary>
+    /// Models of this process's shards that are checkpointed but not in memory (cold): the checkpoint files of the owned
+    /// shards minus <see cref="HotModels"/>, since every model a runner knows has a checkpoint file from its definition
+    /// on. Lists the checkpoint directory, so it is meant for a scrape, not a hot path; 0 before start.
+    /// </summary>
+    public int ColdModels
+    {
+        get
+        {
+            if (_store is not { } store)
+            {
+                return 0;
+            }
+
+            bool[] owned = _owned;
+            int shards = owned.Length;
+            int files = store.CountCheckpoints(uid => owned[ModelShards.ShardOf(uid, shards)]);
+
+            // Read racily against the runners: a model being defined or deleted may be counted on one side only.
+            return Math.Max(0, files - HotModels);
         }
     }
 
@@ -145,6 +170,8 @@ public sealed class ModelRunnerService : IEngineService, IAsyncDisposable
         }
 
         _runners = [.. runners];
+        _owned = owned;
+        _store = store;
         ModelRunnerLog.Started(_logger, string.Join(",", Array.ConvertAll(_runners, r => r.InputQueue)), shardCount,
             _options.MemoryBudgetBytes >> 20, store.Root);
 

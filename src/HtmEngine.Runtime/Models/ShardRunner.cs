@@ -83,6 +83,7 @@ internal sealed class ShardRunner
     /// then every message acknowledged. An undecodable message is dead-lettered alone. When the unit fails, its
     /// results are dropped (nothing was published from it but what a full chunk flushed, which scoring again
     /// reproduces) and the messages are handled again one at a time, so a message that keeps failing costs only itself.
+    /// A database outage is not a failure: the whole batch is run again in place after a pause (see <see cref="RunUnitAsync"/>).
     /// </summary>
     public async ValueTask<IReadOnlyList<ConsumeOutcome>> HandleBatchAsync(IReadOnlyList<BusMessage> messages, CancellationToken cancellationToken)
     {
@@ -176,40 +177,63 @@ internal sealed class ShardRunner
         }
     }
 
-    /// <summary>Runs the requests of one or more messages as one unit of work; on failure the unit is abandoned and the exception rethrown.</summary>
+    /// <summary>
+    /// Runs the requests of one or more messages as one unit of work; on failure the unit is abandoned and the exception
+    /// rethrown. While the database stays unreachable (a transient <see cref="StorageException"/>), the unit is abandoned
+    /// and run again in place after a pause (<see cref="OutagePause"/>) instead.
+    /// </summary>
     private async Task RunUnitAsync(string? unitId, IReadOnlyList<List<ModelRequest>?> requestLists, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            BeginUnit(unitId);
-            foreach (List<ModelRequest>? requests in requestLists)
+            for (int outage = 1; ; outage++)
             {
-                if (requests is null)
+                try
                 {
-                    continue;
-                }
-
-                foreach (ModelRequest request in requests)
-                {
-                    switch (request.Kind)
+                    BeginUnit(unitId);
+                    foreach (List<ModelRequest>? requests in requestLists)
                     {
-                        case ModelRequestKind.Row:
-                            await HandleRowAsync(request, cancellationToken).ConfigureAwait(false);
-                            break;
-                        case ModelRequestKind.DefineModel:
-                            await HandleDefineAsync(request, cancellationToken).ConfigureAwait(false);
-                            break;
-                        case ModelRequestKind.DeleteModel:
-                            HandleDelete(request);
-                            break;
+                        if (requests is null)
+                        {
+                            continue;
+                        }
+
+                        foreach (ModelRequest request in requests)
+                        {
+                            switch (request.Kind)
+                            {
+                                case ModelRequestKind.Row:
+                                    await HandleRowAsync(request, cancellationToken).ConfigureAwait(false);
+                                    break;
+                                case ModelRequestKind.DefineModel:
+                                    await HandleDefineAsync(request, cancellationToken).ConfigureAwait(false);
+                                    break;
+                                case ModelRequestKind.DeleteModel:
+                                    HandleDelete(request);
+                                    break;
+                            }
+                        }
                     }
+
+                    await FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await EnforceBudgetAsync(null, cancellationToken).ConfigureAwait(false);
+                    EndUnit();
+                    return;
+                }
+                catch (StorageException e) when (e.IsTransient && !cancellationToken.IsCancellationRequested)
+                {
+                    // The database did not answer within the repository's retry budget (a restart, a long outage):
+                    // not the messages' fault, so it must not count towards dead-lettering them (issue #7: a MariaDB
+                    // outage of a few minutes dead-lettered rows), nor split a batch into one-at-a-time failures. The
+                    // unit (one message or a whole batch) is abandoned exactly as for a retry and run again here, in
+                    // place and in order, after a pause; a stop still ends the wait.
+                    AbandonUnit();
+                    TimeSpan pause = OutagePause(outage);
+                    ModelRunnerLog.StorageUnavailable(_logger, _shard, unitId, outage, (long)pause.TotalMilliseconds, e.Message);
+                    await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
                 }
             }
-
-            await FlushAsync(cancellationToken).ConfigureAwait(false);
-            await EnforceBudgetAsync(null, cancellationToken).ConfigureAwait(false);
-            EndUnit();
         }
         catch
         {
@@ -221,6 +245,9 @@ internal sealed class ShardRunner
             _gate.Release();
         }
     }
+
+    /// <summary>The pause before handling a message again after the database was unreachable: 100 ms doubling to 5 s.</summary>
+    internal static TimeSpan OutagePause(int outage) => TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(outage - 1, 10))));
 
     /// <summary>
     /// Start-up recovery: every metric given whose stored rows go beyond its checkpoint is caught up and its results

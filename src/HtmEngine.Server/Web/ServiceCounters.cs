@@ -12,13 +12,19 @@ namespace HtmEngine.Server.Web;
 
 /// <summary>
 /// Writes the counters of the services running in this process as Prometheus text: lines accepted and rejected by
-/// reason, samples stored, rows scored, models hot, swaps, scores published. A process of the supervisor layout shows
-/// the services it runs; the queue depths (written by <see cref="WebApi"/>) show the others' backlog.
+/// reason, samples stored, rows scored, models hot and cold, swaps, scores published, and the latency histogram of
+/// every service stage. A process of the supervisor layout shows the services it runs; the queue depths (written by
+/// <see cref="WebApi"/>) show the others' backlog.
 /// </summary>
 internal static class ServiceCounters
 {
+    private const string StageDuration = "htmengine_stage_duration_seconds";
+
     public static void Write(StringBuilder text, IReadOnlyList<IEngineService> services)
     {
+        // The stage histograms of all services form one metric family, so they are gathered and written last, under
+        // one HELP/TYPE header (a family's samples must not be split by other families).
+        var timings = new List<(string Service, StageTimings Timings)>(3);
         foreach (var service in services)
         {
             switch (service)
@@ -28,17 +34,55 @@ internal static class ServiceCounters
                     break;
                 case MetricStorerService storer:
                     Storer(text, storer.Counters);
+                    timings.Add(("storer", storer.Timings));
                     break;
                 case ModelRunnerService models:
                     Models(text, models);
+                    timings.Add(("models", models.Counters.Timings));
                     break;
                 case AnomalyService anomaly:
                     Anomaly(text, anomaly.Counters);
+                    timings.Add(("anomaly", anomaly.Timings));
                     break;
                 case MetricGarbageCollectorService gc:
                     Counter(text, "htmengine_gc_deleted_rows_total", "metric_data rows deleted by the garbage collector.", gc.DeletedRows);
                     Counter(text, "htmengine_gc_passes_total", "Passes of the garbage collector.", gc.Passes);
                     break;
+            }
+        }
+
+        if (timings.Count > 0)
+        {
+            Stages(text, timings);
+        }
+    }
+
+    /// <summary>
+    /// One Prometheus histogram per service stage, labelled <c>service</c> and <c>stage</c>: the storer's per message
+    /// (decode, store, forward, activate), the runners' per model step (score), catch-up read, result publish,
+    /// checkpoint save, checkpoint load, model build and metric look-up, the anomaly service's per result message
+    /// (metric, commit, publish) or per metric (history, likelihood). Wall-clock seconds, I/O waits included.
+    /// </summary>
+    private static void Stages(StringBuilder text, List<(string Service, StageTimings Timings)> timings)
+    {
+        Header(text, StageDuration, "Wall-clock seconds a service spent per call of one of its stages.", "histogram");
+        IReadOnlyList<double> bounds = StageTimings.BucketUpperBounds;
+        Span<long> cumulative = stackalloc long[StageTimings.BucketCount];
+        foreach (var (service, stages) in timings)
+        {
+            for (int stage = 0; stage < stages.Count; stage++)
+            {
+                string labels = $"service=\"{service}\",stage=\"{stages.Name(stage)}\"";
+                stages.CopyCumulativeBuckets(stage, cumulative);
+                for (int i = 0; i < bounds.Count; i++)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"{StageDuration}_bucket{{{labels},le=\"{bounds[i]:0.######}\"}} {cumulative[i]}\n");
+                }
+
+                long count = cumulative[bounds.Count];
+                text.Append(CultureInfo.InvariantCulture, $"{StageDuration}_bucket{{{labels},le=\"+Inf\"}} {count}\n");
+                text.Append(CultureInfo.InvariantCulture, $"{StageDuration}_sum{{{labels}}} {stages.Elapsed(stage).TotalSeconds:R}\n");
+                text.Append(CultureInfo.InvariantCulture, $"{StageDuration}_count{{{labels}}} {count}\n");
             }
         }
     }
@@ -75,6 +119,7 @@ internal static class ServiceCounters
     {
         var c = models.Counters.Snapshot();
         Gauge(text, "htmengine_models_hot", "Models in memory in this process.", models.HotModels);
+        Gauge(text, "htmengine_models_cold", "Models of this process's shards that are checkpointed but not in memory.", models.ColdModels);
         Gauge(text, "htmengine_models_hot_bytes", "Estimated bytes of the models in memory.", models.HotModelBytes);
         Counter(text, "htmengine_models_rows_scored_total", "Rows scored by the models.", c.RowsScored);
         Counter(text, "htmengine_models_evictions_total", "Models checkpointed and evicted (swapped out).", c.Evictions);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text;
 using HtmEngine.Bus;
 
@@ -87,8 +86,8 @@ public sealed class RabbitMqRestartTests
             await Task.Delay(1500);
             int confirmedBefore = confirmed.Count;
             Assert.True(confirmedBefore > 0, "nothing confirmed before the restart");
-            await RunAsync("rabbitmqctl", "-q stop");
-            await StartLikeServicesScriptAsync();
+            await RabbitMqRestarter.StopAsync();
+            await RabbitMqRestarter.StartLikeServicesScriptAsync();
             restarted = true;
 
             // Publishing and consuming resume after recovery.
@@ -105,7 +104,7 @@ public sealed class RabbitMqRestartTests
         {
             if (!restarted)
             {
-                await StartLikeServicesScriptAsync();
+                await RabbitMqRestarter.StartLikeServicesScriptAsync();
             }
 
             await stopPublishing.CancelAsync();
@@ -125,28 +124,5 @@ public sealed class RabbitMqRestartTests
         Assert.True(duplicates >= 0);
         Console.WriteLine($"restart test ({(batchConsumer ? "batch" : "single")} consumer): {confirmed.Count} confirmed, {received.Count} distinct consumed, {duplicates} duplicate deliveries");
         await bus.DeleteQueueAsync(queue);
-    }
-
-    // scripts/services.sh start: idempotent, starts RabbitMQ with `rabbitmq-server -detached` and waits until it answers.
-    private static async Task StartLikeServicesScriptAsync()
-    {
-        string script = Path.Combine(Path.GetDirectoryName(TestServers.ConfigDirectory)!, "..", "scripts", "services.sh");
-        await RunAsync(Path.GetFullPath(script), "start");
-    }
-
-    private static async Task RunAsync(string file, string arguments)
-    {
-        var start = new ProcessStartInfo(file, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.Environment["ERL_EPMD_ADDRESS"] = "127.0.0.1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
-        Assert.True(process.ExitCode == 0, $"{file} {arguments} exited {process.ExitCode}: {await stdout} {await stderr}");
     }
 }

@@ -14,6 +14,7 @@ using HtmEngine.Runtime.Models;
 using HtmEngine.Server.Configuration;
 using HtmEngine.Server.Hosting;
 using HtmEngine.Storage;
+using Xunit.Abstractions;
 
 namespace HtmEngine.Tests.Integration.Cli;
 
@@ -174,6 +175,84 @@ public abstract class ServeCrashSafetyContract : IAsyncLifetime
             await SendAsync(values, firstPart, Rows);
             await AssertScoredAsReferenceAsync(uids, values);
             await second.StopAsync(s_wait);
+        }
+    }
+
+    /// <summary>
+    /// A server restart while <c>serve</c> streams (issue #7): once the first rows are stored, <paramref name="restart"/>
+    /// takes a server down and brings it back while the client keeps sending at a steady pace on one connection. The
+    /// engine is not restarted and the client resends nothing, so every line must come through the outage: stored once,
+    /// scored, and scored as an uninterrupted run. Returns the engine's output lines.
+    /// </summary>
+    /// <param name="restart">Takes the server down and brings it back.</param>
+    /// <param name="restartWhenStored">Rows of the first metric stored before the restart begins (1: while the engine
+    /// is still working through the burst).</param>
+    /// <param name="evidence">A line the engine must have printed, proving the outage reached it.</param>
+    /// <param name="output">Where the engine's output goes when the test ends, passed or failed.</param>
+    protected async Task Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(Func<Task> restart, int restartWhenStored, string evidence, ITestOutputHelper output)
+    {
+        string[] uids = await MonitorAsync();
+        var values = Series();
+        using var serve = ServeProcess.Start(_conf);
+        try
+        {
+            await RestartMidStreamAsync(serve, uids, values, restart, restartWhenStored, evidence);
+        }
+        finally
+        {
+            output.WriteLine("engine output:");
+            foreach (string line in serve.Lines)
+            {
+                output.WriteLine(line);
+            }
+        }
+    }
+
+    private async Task RestartMidStreamAsync(ServeProcess serve, string[] uids, double[][] values, Func<Task> restart, int restartWhenStored, string evidence)
+    {
+        await serve.WaitForLineAsync(l => l.StartsWith("htmengine: running", StringComparison.Ordinal), s_wait);
+
+        // A burst of 400 rows of each metric (a backlog the services are still working through when the restart comes),
+        // then 5 rows of each every 200 ms (~4 s, so lines also arrive while the server is down).
+        int sent = 0;
+        var sender = Task.Run(() => SendPacedAsync(values, burst: 400, rowsPerWrite: 5, TimeSpan.FromMilliseconds(200), rows => Volatile.Write(ref sent, rows)));
+        await WaitForAsync(async () => (await StoredRowsAsync(uids[0])) >= restartWhenStored, "rows of the first metric stored before the restart");
+        int sentAtRestart = Volatile.Read(ref sent);
+        await restart();
+        int sentAfterRestart = Volatile.Read(ref sent);
+        Assert.True(sentAtRestart < Rows, $"the stream had ended before the restart ({sentAtRestart} rows sent)");
+        await sender;
+        Assert.True(sentAfterRestart > sentAtRestart, "the client sent nothing while the server was restarted");
+        Assert.False(serve.HasExited, "serve exited during the server restart: " + string.Join(" | ", serve.Lines));
+
+        await AssertScoredAsReferenceAsync(uids, values);
+        Assert.True(serve.Lines.Any(l => l.Contains(evidence, StringComparison.Ordinal)), $"the engine never printed '{evidence}': " + string.Join(" | ", serve.Lines));
+        await serve.StopAsync(s_wait);
+    }
+
+    private async Task SendPacedAsync(double[][] values, int burst, int rowsPerWrite, TimeSpan pause, Action<int> progress)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, _port);
+        var stream = client.GetStream();
+        var text = new StringBuilder();
+        for (int i = 0; i < Rows;)
+        {
+            int end = Math.Min(Rows, i == 0 ? burst : i + rowsPerWrite);
+            text.Clear();
+            for (int r = i; r < end; r++)
+            {
+                long epoch = (long)(s_start.AddMinutes(5 * r) - DateTime.UnixEpoch).TotalSeconds;
+                for (int m = 0; m < _names.Length; m++)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"{_names[m]} {values[m][r].ToString("R", CultureInfo.InvariantCulture)} {epoch}\n");
+                }
+            }
+
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()));
+            progress(end);
+            i = end;
+            await Task.Delay(pause);
         }
     }
 
@@ -345,6 +424,8 @@ public abstract class ServeCrashSafetyContract : IAsyncLifetime
 
         public IReadOnlyCollection<string> Lines => _lines;
 
+        public bool HasExited => _process.HasExited;
+
         public static ServeProcess Start(string conf)
         {
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -444,19 +525,16 @@ public sealed class EmbeddedServeCrashSafetyTests() : ServeCrashSafetyContract(P
 }
 
 /// <summary>
-/// The crash and shutdown tests on MariaDB (a fresh database) and RabbitMQ of <c>tests/conf</c>, with queue names of
-/// their own. Only <c>serve</c> is killed; the shared servers are never restarted here.
+/// <c>serve</c> on MariaDB (a fresh database) and RabbitMQ of <c>tests/conf</c>, with queue names of its own; the
+/// database and the queues are removed after the test.
 /// </summary>
-public sealed class ServersServeCrashSafetyTests() : ServeCrashSafetyContract(TestServers.ConfigDirectory)
+public abstract class ServersServeContract() : ServeCrashSafetyContract(TestServers.ConfigDirectory)
 {
     private readonly StorageOptions _database = TestServers.FreshMySqlDatabase("crash");
     private readonly string _prefix = "htmengine_crash_" + Guid.NewGuid().ToString("N")[..10];
 
-    [ServerFact(TestServer.All)]
-    public Task Kill_9_mid_stream() => Kill_9_mid_stream_then_restart_stores_every_sample_once_and_scores_as_an_uninterrupted_run();
-
-    [ServerFact(TestServer.All)]
-    public Task SIGTERM_then_restart() => SIGTERM_checkpoints_hot_models_and_the_restart_replays_nothing();
+    /// <summary>The test's database.</summary>
+    protected StorageOptions Database => _database;
 
     protected override void Customize()
     {
@@ -490,5 +568,70 @@ public sealed class ServersServeCrashSafetyTests() : ServeCrashSafetyContract(Te
         }
 
         await base.DisposeAsync();
+    }
+}
+
+/// <summary>The crash and shutdown tests on the servers. Only <c>serve</c> is killed; the shared servers are never restarted here.</summary>
+public sealed class ServersServeCrashSafetyTests : ServersServeContract
+{
+    [ServerFact(TestServer.All)]
+    public Task Kill_9_mid_stream() => Kill_9_mid_stream_then_restart_stores_every_sample_once_and_scores_as_an_uninterrupted_run();
+
+    [ServerFact(TestServer.All)]
+    public Task SIGTERM_then_restart() => SIGTERM_checkpoints_hot_models_and_the_restart_replays_nothing();
+}
+
+/// <summary>
+/// MariaDB crashes (SIGKILL, restarted by mysqld_safe after crash recovery) while <c>serve</c> streams: the storer,
+/// the runners and the anomaly service must wait and retry, and lose nothing. Restarts the shared server: run under
+/// <c>flock /work/servers.lock</c>, in the collection of the other MariaDB tests.
+/// </summary>
+[Collection(Storage.MariaDbCollection.Name)]
+public sealed class MariaDbRestartServeTests(ITestOutputHelper output) : ServersServeContract
+{
+    [ServerFact(TestServer.All)]
+    public async Task MariaDB_restart_mid_stream()
+    {
+        TimeSpan down = TimeSpan.Zero;
+        try
+        {
+            await Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(async () =>
+                down = await Storage.MariaDbRestarter.KillAndAwaitRestartAsync(Database, TimeSpan.FromSeconds(60)),
+                restartWhenStored: 100,
+                evidence: "transient error",
+                output);
+            output.WriteLine($"MariaDB down for {down.TotalSeconds:F1} s");
+        }
+        finally
+        {
+            await Storage.MariaDbRestarter.EnsureRunningAsync();
+        }
+
+        Assert.True(down > TimeSpan.Zero);
+    }
+
+    [ServerFact(TestServer.All)]
+    public async Task MariaDB_down_longer_than_the_retry_budget_mid_stream()
+    {
+        // 40 s: longer than a repository call retries (StorageOptions.RetryBudget, 30 s), so the services' own
+        // handling of a failed call is what keeps the stream whole (the storer, the runners and the anomaly service
+        // wait and handle the message in hand again in place; AnomalyServiceContract and ModelRunnerFailureTests show
+        // that outages beyond MaxFailedAttempts no longer dead-letter anything).
+        TimeSpan down = TimeSpan.Zero;
+        try
+        {
+            await Server_restart_mid_stream_loses_nothing_and_scores_as_an_uninterrupted_run(async () =>
+                down = await Storage.MariaDbRestarter.ShutdownAndStartAsync(Database, TimeSpan.FromSeconds(40)),
+                restartWhenStored: 100,
+                evidence: "retrying the message in place",
+                output);
+            output.WriteLine($"MariaDB down for {down.TotalSeconds:F1} s");
+        }
+        finally
+        {
+            await Storage.MariaDbRestarter.EnsureRunningAsync();
+        }
+
+        Assert.True(down >= TimeSpan.FromSeconds(40));
     }
 }

@@ -24,6 +24,7 @@ public sealed class EmbeddedAnomalyServiceTests : AnomalyServiceContract
     [Fact] public Task Batching_invariance() => Scores_equal_the_reference_whatever_the_batching();
     [Fact] public Task Default_settings() => Default_settings_match_the_reference_past_the_skipped_day();
     [Fact] public Task Gap() => Results_after_a_gap_wait_for_the_missing_ones();
+    [Fact] public Task Database_outage() => A_database_outage_is_waited_out_in_place_not_dead_lettered();
     [Fact] public Task Define_success() => Define_model_success_activates_the_metric_and_is_published();
     [Fact] public Task Define_failure() => Define_model_failure_sets_error_with_the_message();
     [Fact] public Task Delete_published() => Delete_model_result_is_published_even_for_a_deleted_metric();
@@ -35,6 +36,7 @@ public sealed class EmbeddedAnomalyServiceTests : AnomalyServiceContract
     [Fact] public Task Gc() => Gc_deletes_old_rows_but_never_the_likelihood_sample_nor_unscored_rows();
     [Fact] public Task Batch_once_bad_isolated() => A_batch_of_result_messages_is_committed_and_published_once_and_a_bad_message_costs_only_itself();
     [Fact] public Task Batch_failure_one_by_one() => A_batch_that_fails_before_its_commit_is_processed_again_one_message_at_a_time_without_loss_or_double_scoring();
+    [Fact] public Task Batch_database_outage() => A_batch_that_meets_a_database_outage_waits_and_is_processed_again_whole_in_place();
 }
 
 /// <summary>The anomaly service contract on MariaDB (a fresh database per test) and RabbitMQ from <c>tests/conf</c>.</summary>
@@ -61,6 +63,7 @@ public sealed class ServersAnomalyServiceTests : AnomalyServiceContract
     [ServerFact(TestServer.All)] public Task Batching_invariance() => Scores_equal_the_reference_whatever_the_batching();
     [ServerFact(TestServer.All)] public Task Default_settings() => Default_settings_match_the_reference_past_the_skipped_day();
     [ServerFact(TestServer.All)] public Task Gap() => Results_after_a_gap_wait_for_the_missing_ones();
+    [ServerFact(TestServer.All)] public Task Database_outage() => A_database_outage_is_waited_out_in_place_not_dead_lettered();
     [ServerFact(TestServer.All)] public Task Define_success() => Define_model_success_activates_the_metric_and_is_published();
     [ServerFact(TestServer.All)] public Task Define_failure() => Define_model_failure_sets_error_with_the_message();
     [ServerFact(TestServer.All)] public Task Delete_published() => Delete_model_result_is_published_even_for_a_deleted_metric();
@@ -72,4 +75,5 @@ public sealed class ServersAnomalyServiceTests : AnomalyServiceContract
     [ServerFact(TestServer.All)] public Task Gc() => Gc_deletes_old_rows_but_never_the_likelihood_sample_nor_unscored_rows();
     [ServerFact(TestServer.All)] public Task Batch_once_bad_isolated() => A_batch_of_result_messages_is_committed_and_published_once_and_a_bad_message_costs_only_itself();
     [ServerFact(TestServer.All)] public Task Batch_failure_one_by_one() => A_batch_that_fails_before_its_commit_is_processed_again_one_message_at_a_time_without_loss_or_double_scoring();
+    [ServerFact(TestServer.All)] public Task Batch_database_outage() => A_batch_that_meets_a_database_outage_waits_and_is_processed_again_whole_in_place();
 }

@@ -84,4 +84,32 @@ public abstract partial class AnomalyServiceContract
         Assert.Equal(2 * N, service.Counters.Scored);
         await AssertScoredAsync(a.Uid, raw, expected, ts, values);
     }
+
+    public async Task A_batch_that_meets_a_database_outage_waits_and_is_processed_again_whole_in_place()
+    {
+        // More outages than MaxFailedAttempts (5): the batch is neither split into one-message failures nor counted
+        // towards dead-lettering; it is processed again whole, in place, once the database answers (issue #7).
+        const int N = 60;
+        const int Outages = 6;
+        var (ts, values, raw) = Series(N, seed: 17);
+        var expected = ReferenceScores(Small, ts, values, raw);
+        var a = await CreateMetricAsync("outage-a", MetricStatus.Active, ts, values);
+        var b = await CreateMetricAsync("outage-b", MetricStatus.Active, ts, values);
+        var (repository, outage) = HtmEngine.Tests.Unit.Runtime.OutageRepository.Wrap(Repository, Outages, nameof(IMetricRepository.CommitAnomalyScoresBatchAsync));
+        var service = new AnomalyService(repository, Bus, new AnomalyServiceOptions(ResultsQueue, Exchange, Small));
+        BusMessage[] batch =
+        [
+            Delivered([.. Results(a.Uid, ts, values, raw, 0, 30), .. Results(b.Uid, ts, values, raw, 0, 30)], "o1"),
+            Delivered([.. Results(a.Uid, ts, values, raw, 30, 30), .. Results(b.Uid, ts, values, raw, 30, 30)], "o2"),
+        ];
+
+        var outcomes = await service.HandleBatchAsync(batch, CancellationToken.None);
+
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.Ack], outcomes);
+        Assert.Equal(Outages, outage.Failures);
+        Assert.Equal(2 * N, service.Counters.Scored); // the failed passes fed nothing that stayed
+        Assert.Equal(1, CallsOf(service, "publish")); // the batch as a whole, not one message at a time
+        await AssertScoredAsync(a.Uid, raw, expected, ts, values);
+        await AssertScoredAsync(b.Uid, raw, expected, ts, values);
+    }
 }

@@ -370,6 +370,27 @@ public abstract partial class AnomalyServiceContract : IAsyncLifetime
         await AssertScoredAsync(metric.Uid, raw, expected, ts, values);
     }
 
+    public async Task A_database_outage_is_waited_out_in_place_not_dead_lettered()
+    {
+        // More outages than MaxFailedAttempts (5): counted as failures, they would dead-letter the message and leave
+        // its rows without anomaly scores (issue #7).
+        const int N = 60;
+        const int Outages = 7;
+        var (ts, values, raw) = Series(N, seed: 8);
+        var expected = ReferenceScores(Small, ts, values, raw);
+        var metric = await CreateMetricAsync("outage", MetricStatus.Active, ts, values);
+        var (repository, outage) = HtmEngine.Tests.Unit.Runtime.OutageRepository.Wrap(Repository, Outages, nameof(IMetricRepository.GetMetricsAsync));
+        var service = new AnomalyService(repository, Bus, new AnomalyServiceOptions(ResultsQueue, Exchange, Small));
+        await service.StartAsync(CancellationToken.None);
+        _services.Add(service);
+
+        await PublishResultsAsync(Results(metric.Uid, ts, values, raw, 0, N));
+        await WaitCoveredAsync(metric.Uid, N);
+        await AssertScoredAsync(metric.Uid, raw, expected, ts, values);
+        Assert.Equal(Outages, outage.Failures);
+        Assert.Equal(0, await Bus.GetReadyCountAsync(IMessageBus.DeadLetterQueueName(ResultsQueue)));
+    }
+
     public async Task Define_model_success_activates_the_metric_and_is_published()
     {
         var metric = await CreateMetricAsync("define", MetricStatus.CreatePending, [], []);

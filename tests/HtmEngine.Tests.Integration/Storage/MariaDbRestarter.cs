@@ -35,6 +35,37 @@ internal static class MariaDbRestarter
         return clock.Elapsed;
     }
 
+    /// <summary>
+    /// Shuts MariaDB down cleanly (<c>mysqladmin shutdown</c>: <c>mysqld_safe</c> does not restart a server that
+    /// stopped cleanly), keeps it down for <paramref name="down"/>, starts it with <c>scripts/services.sh start</c>
+    /// and returns how long it did not answer.
+    /// </summary>
+    public static async Task<TimeSpan> ShutdownAndStartAsync(StorageOptions options, TimeSpan down)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            using (var shutdown = Process.Start(new ProcessStartInfo("mysqladmin", "--protocol=socket shutdown")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!)
+            {
+                await shutdown.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.True(shutdown.ExitCode == 0, "mysqladmin shutdown failed: " + await shutdown.StandardError.ReadToEndAsync());
+            }
+
+            await Task.Delay(down - clock.Elapsed > TimeSpan.Zero ? down - clock.Elapsed : TimeSpan.Zero);
+        }
+        finally
+        {
+            await EnsureRunningAsync();
+        }
+
+        Assert.True(await AwaitAnswerAsync(options, TimeSpan.FromSeconds(30)), "MariaDB did not come back after scripts/services.sh start");
+        return clock.Elapsed;
+    }
+
     /// <summary>Runs <c>scripts/services.sh start</c> (idempotent) and waits for it.</summary>
     public static async Task EnsureRunningAsync()
     {

@@ -153,7 +153,8 @@ public class ServeRunsTheEngineTests
         }
 
         await stop.CancelAsync();
-        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(120)));
+        int code = await run.WaitAsync(TimeSpan.FromSeconds(120));
+        Assert.True(code == 0, $"serve exited with {code}: {stderr} | {stdout}");
         Assert.DoesNotContain("still queued", stdout.ToString(), StringComparison.Ordinal);
 
         await using var repository = await MetricRepository.OpenAsync(new StorageOptions("", 0, "", "", "", database));

@@ -37,8 +37,11 @@ public sealed class InProcessEngine : IAsyncDisposable
     /// <summary>The Graphite listener's port on 127.0.0.1.</summary>
     public int GraphitePort { get; }
 
-    /// <summary>Starts the engine; <paramref name="token"/> is <c>[web] token</c>.</summary>
-    public static async Task<InProcessEngine> StartAsync(string token = "", int shards = 1)
+    /// <summary>
+    /// Starts the engine; <paramref name="token"/> is <c>[web] token</c>, <paramref name="memoryBudgetMb"/> (when given)
+    /// <c>[model_runner] memory_budget_mb</c>.
+    /// </summary>
+    public static async Task<InProcessEngine> StartAsync(string token = "", int shards = 1, int? memoryBudgetMb = null)
     {
         string directory = Path.Combine(Path.GetTempPath(), "htmengine-engine-" + Guid.NewGuid().ToString("N"));
         var shipped = ConfigLoader.Load(ShippedConf());
@@ -48,7 +51,7 @@ public sealed class InProcessEngine : IAsyncDisposable
             MetricListener = shipped.MetricListener with { PlaintextPort = 0 },
             Web = new WebOptions(new ListenEndpoint("127.0.0.1", 0), token),
             CheckpointRoot = Path.Combine(directory, "checkpoints"),
-            ModelSwapper = shipped.ModelSwapper with { Shards = shards },
+            ModelSwapper = shipped.ModelSwapper with { Shards = shards, MemoryBudgetMb = memoryBudgetMb ?? shipped.ModelSwapper.MemoryBudgetMb },
         };
         var runtime = await EngineRuntime.OpenAsync(EngineComposition.Runtime(options));
         var services = new List<IEngineService>();

@@ -73,6 +73,36 @@ public sealed class ModelRunnerBatchTests
         await service.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task A_batch_that_meets_a_database_outage_waits_and_is_handled_again_whole_in_place()
+    {
+        // More outages than MaxFailedAttempts (5): the batch is neither split into one-message failures nor counted
+        // towards dead-lettering; it runs again whole, in place, once the database answers (issue #7).
+        const int Outages = 6;
+        await using var h = await RunnerHarness.CreateAsync(shards: 1);
+        var capture = new CapturingBus(h.Bus, h.Options.ResultsQueue, failResultPublishes: 0);
+        h.ServiceBus = capture;
+        var (repository, outage) = OutageRepository.Wrap(h.Repository, Outages, nameof(IMetricRepository.GetMetricAsync));
+        h.ServiceRepository = repository;
+        await using var service = await h.StartAsync();
+        var (uid, batch) = await PrepareAsync(h, h.QueueOf("x"), 40);
+        long before = service.Counters.Snapshot().ResultMessages;
+
+        var outcomes = await capture.Handler!(batch, CancellationToken.None);
+
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.Ack, ConsumeOutcome.DeadLetter, ConsumeOutcome.Ack, ConsumeOutcome.Ack], outcomes);
+        Assert.Equal(Outages, outage.Failures);
+        Assert.Equal(0, service.Counters.Snapshot().FailedMessages);
+        Assert.Equal(1, service.Counters.Snapshot().ResultMessages - before); // the batch as a whole, one publish
+        Assert.Contains("(outage 6 for message define+4", h.Logs.ToString(), StringComparison.Ordinal);
+        await h.WaitForScoresAsync(uid, 40);
+        h.AssertScoresEqual(uid, await h.ReferenceScoresAsync(uid), 40);
+        var rowids = h.InferencesOf(uid).Select(r => r.Rowid).ToList();
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), rowids); // each row's result once, in order
+        Assert.Single(h.CommandResultsOf(uid));
+        await service.StopAsync(CancellationToken.None);
+    }
+
     /// <summary>Delegates to a bus, but keeps the batch handler instead of subscribing it, and can fail result publishes.</summary>
     private sealed class CapturingBus(IMessageBus inner, string resultsQueue, int failResultPublishes) : IMessageBus
     {

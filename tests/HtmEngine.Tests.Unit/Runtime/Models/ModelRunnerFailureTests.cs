@@ -32,6 +32,31 @@ public sealed class ModelRunnerFailureTests
         await service.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task A_database_outage_is_waited_out_in_place_and_the_message_is_not_dead_lettered()
+    {
+        // More outages than MaxFailedAttempts (5): counted as failures, they would dead-letter the defineModel command
+        // and leave the stored rows unscored (issue #7).
+        const int Outages = 7;
+        await using var h = await RunnerHarness.CreateAsync(shards: 1);
+        var (repository, outage) = OutageRepository.Wrap(h.Repository, Outages, nameof(IMetricRepository.GetMetricAsync));
+        h.ServiceRepository = repository;
+        await using var service = await h.StartAsync();
+        string uid = await h.CreateMetricAsync("outage");
+        Sample[] series = RunnerHarness.Series(120);
+        await h.StoreAsync(uid, series);
+
+        // defineModel looks the metric up to catch up its stored rows: that look-up meets the outage.
+        await h.PublishAsync(uid, ModelRequest.Define(uid, "d", RunnerHarness.Definition));
+        await h.WaitForScoresAsync(uid, 120);
+        h.AssertScoresEqual(uid, await h.ReferenceScoresAsync(uid), 120);
+        Assert.Equal(Outages, outage.Failures);
+        Assert.Equal(0, service.Counters.Snapshot().FailedMessages);
+        Assert.Equal(0, await h.Bus.GetReadyCountAsync(IMessageBus.DeadLetterQueueName(h.QueueOf(uid))));
+        Assert.Contains("the database is unreachable (outage 7 for message", h.Logs.ToString(), StringComparison.Ordinal);
+        await service.StopAsync(CancellationToken.None);
+    }
+
     /// <summary>Delegates to a bus but makes chosen publishes to one queue fail (1-based count of publishes to it).</summary>
     private sealed class FlakyBus(IMessageBus inner, string queue, int[] failOnPublishes) : IMessageBus
     {

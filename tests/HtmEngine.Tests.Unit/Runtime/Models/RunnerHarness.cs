@@ -37,6 +37,9 @@ internal sealed class RunnerHarness : IAsyncDisposable
     /// <summary>The bus the services use when it is not <see cref="Bus"/> (e.g. a wrapper that injects failures).</summary>
     public IMessageBus? ServiceBus { get; set; }
 
+    /// <summary>The repository the services use when it is not <see cref="Repository"/> (e.g. a wrapper that injects an outage).</summary>
+    public IMetricRepository? ServiceRepository { get; set; }
+
     public ModelRunnerOptions Options { get; set; }
 
     public IReadOnlyCollection<ModelResult> Results => _results;
@@ -80,7 +83,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public async Task<ModelRunnerService> StartAsync(ModelRunnerOptions? options = null)
     {
-        var service = new ModelRunnerService(Repository, ServiceBus ?? Bus, options ?? Options, Logs);
+        var service = new ModelRunnerService(ServiceRepository ?? Repository, ServiceBus ?? Bus, options ?? Options, Logs);
         await service.StartAsync(CancellationToken.None);
         await service.Recovery.WaitAsync(TimeSpan.FromSeconds(120));
         return service;
