@@ -417,70 +417,34 @@ public sealed class RabbitMqMessageBus : IMessageBus
         return (headers, failed);
     }
 
-    private sealed class Subscription : AsyncDefaultBasicConsumer, IBusSubscription
+    /// <summary>
+    /// What both consumers share: the queue, the stop token, completion when the broker cancels the consumer, settling
+    /// that survives a lost connection, and a disposal that cancels the consumer and closes its channel (which returns
+    /// every unacknowledged delivery to the queue).
+    /// </summary>
+    private abstract class SubscriptionBase : AsyncDefaultBasicConsumer, IBusSubscription
     {
-        private readonly RabbitMqMessageBus _bus;
-        private readonly MessageHandler _handler;
-        private readonly ConsumerOptions _options;
-        private readonly CancellationTokenSource _stop = new();
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _disposed;
 
-        public Subscription(RabbitMqMessageBus bus, IChannel channel, string queue, MessageHandler handler, ConsumerOptions options)
+        protected SubscriptionBase(RabbitMqMessageBus bus, IChannel channel, string queue)
             : base(channel)
         {
-            _bus = bus;
+            Bus = bus;
             Queue = queue;
-            _handler = handler;
-            _options = options;
         }
 
         public string Queue { get; }
 
         public Task Completion => _completion.Task;
 
-        public override async Task HandleBasicDeliverAsync(
-            string consumerTag,
-            ulong deliveryTag,
-            bool redelivered,
-            string exchange,
-            string routingKey,
-            IReadOnlyBasicProperties properties,
-            ReadOnlyMemory<byte> body,
-            CancellationToken cancellationToken = default)
-        {
-            var (headers, failedAttempts) = ReadHeaders(properties);
-            var message = new BusMessage(Queue, body.ToArray(), properties.MessageId, headers, properties.ContentType, redelivered, failedAttempts);
-            ConsumeOutcome outcome;
-            Exception? failure = null;
-            try
-            {
-                outcome = await _handler(message, _stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                await SettleAsync(message, () => Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true).AsTask()).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception ex)
-            {
-                outcome = ConsumeOutcome.Retry;
-                failure = ex;
-            }
+        protected RabbitMqMessageBus Bus { get; }
 
-            if (outcome != ConsumeOutcome.Ack
-                && !await _bus.RequeueOrDeadLetterAsync(Queue, message, headers, properties.Persistent, outcome, failure, _options.MaxFailedAttempts).ConfigureAwait(false))
-            {
-                await SettleAsync(message, () => Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true).AsTask()).ConfigureAwait(false);
-                return;
-            }
-
-            await SettleAsync(message, () => Channel.BasicAckAsync(deliveryTag, multiple: false).AsTask()).ConfigureAwait(false);
-        }
+        protected CancellationTokenSource Stop { get; } = new();
 
         public override Task HandleBasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default)
         {
-            BusLog.ConsumerCancelled(_bus._logger, Queue);
+            BusLog.ConsumerCancelled(Bus._logger, Queue);
             _completion.TrySetException(new ConsumerCancelledException($"the broker cancelled the consumer of queue '{Queue}'"));
             return base.HandleBasicCancelAsync(consumerTag, cancellationToken);
         }
@@ -492,7 +456,8 @@ public sealed class RabbitMqMessageBus : IMessageBus
                 return;
             }
 
-            await _stop.CancelAsync().ConfigureAwait(false);
+            await Stop.CancelAsync().ConfigureAwait(false);
+            await AfterStopAsync().ConfigureAwait(false);
             try
             {
                 if (Channel.IsOpen)
@@ -513,10 +478,23 @@ public sealed class RabbitMqMessageBus : IMessageBus
 
             await Channel.DisposeAsync().ConfigureAwait(false);
             _completion.TrySetResult();
-            _stop.Dispose();
+            Stop.Dispose();
         }
 
-        private async Task SettleAsync(BusMessage message, Func<Task> settle)
+        /// <summary>Ends <see cref="Completion"/> with the failure that stopped the consumer.</summary>
+        protected void Fail(Exception exception) => _completion.TrySetException(exception);
+
+        /// <summary>Runs after the stop token is cancelled and before the channel closes.</summary>
+        protected virtual Task AfterStopAsync() => Task.CompletedTask;
+
+        /// <summary>The message as handlers see it, with the bus's own headers read off the delivery.</summary>
+        protected BusMessage ToMessage(bool redelivered, IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body, out Dictionary<string, string> headers)
+        {
+            (headers, int failedAttempts) = ReadHeaders(properties);
+            return new BusMessage(Queue, body.ToArray(), properties.MessageId, headers, properties.ContentType, redelivered, failedAttempts);
+        }
+
+        protected async Task SettleAsync(BusMessage message, Func<Task> settle)
         {
             try
             {
@@ -524,8 +502,59 @@ public sealed class RabbitMqMessageBus : IMessageBus
             }
             catch (Exception ex) when (ex is OperationInterruptedException or OperationCanceledException or IOException)
             {
-                BusLog.SettleFailed(_bus._logger, message.MessageId, Queue, ex.Message);
+                BusLog.SettleFailed(Bus._logger, message.MessageId, Queue, ex.Message);
             }
+        }
+    }
+
+    private sealed class Subscription : SubscriptionBase
+    {
+        private readonly MessageHandler _handler;
+        private readonly ConsumerOptions _options;
+
+        public Subscription(RabbitMqMessageBus bus, IChannel channel, string queue, MessageHandler handler, ConsumerOptions options)
+            : base(bus, channel, queue)
+        {
+            _handler = handler;
+            _options = options;
+        }
+
+        public override async Task HandleBasicDeliverAsync(
+            string consumerTag,
+            ulong deliveryTag,
+            bool redelivered,
+            string exchange,
+            string routingKey,
+            IReadOnlyBasicProperties properties,
+            ReadOnlyMemory<byte> body,
+            CancellationToken cancellationToken = default)
+        {
+            BusMessage message = ToMessage(redelivered, properties, body, out Dictionary<string, string> headers);
+            ConsumeOutcome outcome;
+            Exception? failure = null;
+            try
+            {
+                outcome = await _handler(message, Stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (Stop.IsCancellationRequested)
+            {
+                await SettleAsync(message, () => Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true).AsTask()).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex)
+            {
+                outcome = ConsumeOutcome.Retry;
+                failure = ex;
+            }
+
+            if (outcome != ConsumeOutcome.Ack
+                && !await Bus.RequeueOrDeadLetterAsync(Queue, message, headers, properties.Persistent, outcome, failure, _options.MaxFailedAttempts).ConfigureAwait(false))
+            {
+                await SettleAsync(message, () => Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true).AsTask()).ConfigureAwait(false);
+                return;
+            }
+
+            await SettleAsync(message, () => Channel.BasicAckAsync(deliveryTag, multiple: false).AsTask()).ConfigureAwait(false);
         }
     }
 
@@ -539,31 +568,21 @@ public sealed class RabbitMqMessageBus : IMessageBus
     /// all were acknowledged. Delivery tags stay valid across a connection recovery (the client's recovery-aware
     /// channel offsets them and drops acks of deliveries from before it, which the broker has requeued anyway).
     /// </summary>
-    private sealed class BatchSubscription : AsyncDefaultBasicConsumer, IBusSubscription
+    private sealed class BatchSubscription : SubscriptionBase
     {
-        private readonly RabbitMqMessageBus _bus;
         private readonly BatchMessageHandler _handler;
         private readonly BatchConsumerOptions _options;
         private readonly System.Threading.Channels.Channel<Delivery> _deliveries =
             System.Threading.Channels.Channel.CreateUnbounded<Delivery>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        private readonly CancellationTokenSource _stop = new();
-        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Task _loop;
-        private int _disposed;
 
         public BatchSubscription(RabbitMqMessageBus bus, IChannel channel, string queue, BatchMessageHandler handler, BatchConsumerOptions options)
-            : base(channel)
+            : base(bus, channel, queue)
         {
-            _bus = bus;
-            Queue = queue;
             _handler = handler;
             _options = options;
             _loop = Task.Run(LoopAsync);
         }
-
-        public string Queue { get; }
-
-        public Task Completion => _completion.Task;
 
         public override Task HandleBasicDeliverAsync(
             string consumerTag,
@@ -575,51 +594,14 @@ public sealed class RabbitMqMessageBus : IMessageBus
             ReadOnlyMemory<byte> body,
             CancellationToken cancellationToken = default)
         {
-            var (headers, failedAttempts) = ReadHeaders(properties);
-            var message = new BusMessage(Queue, body.ToArray(), properties.MessageId, headers, properties.ContentType, redelivered, failedAttempts);
+            BusMessage message = ToMessage(redelivered, properties, body, out Dictionary<string, string> headers);
             _deliveries.Writer.TryWrite(new Delivery(deliveryTag, message, headers, properties.Persistent));
             return Task.CompletedTask;
         }
 
-        public override Task HandleBasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default)
-        {
-            BusLog.ConsumerCancelled(_bus._logger, Queue);
-            _completion.TrySetException(new ConsumerCancelledException($"the broker cancelled the consumer of queue '{Queue}'"));
-            return base.HandleBasicCancelAsync(consumerTag, cancellationToken);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            {
-                return;
-            }
-
-            await _stop.CancelAsync().ConfigureAwait(false);
-            // The batch in hand ends first (settled, or handed back when its handler honoured the token).
-            await _loop.ConfigureAwait(false);
-            try
-            {
-                if (Channel.IsOpen)
-                {
-                    foreach (string tag in ConsumerTags)
-                    {
-                        await Channel.BasicCancelAsync(tag).ConfigureAwait(false);
-                    }
-
-                    // Closing the channel returns every unacknowledged delivery (the ones still queued here too).
-                    await Channel.CloseAsync().ConfigureAwait(false);
-                }
-            }
-            catch (Exception ex) when (ex is OperationInterruptedException or OperationCanceledException or IOException)
-            {
-                // The connection is already gone; the broker requeues unacknowledged deliveries itself.
-            }
-
-            await Channel.DisposeAsync().ConfigureAwait(false);
-            _completion.TrySetResult();
-            _stop.Dispose();
-        }
+        // The batch in hand ends first (settled, or handed back when its handler honoured the token); closing the
+        // channel then returns the deliveries still queued here too.
+        protected override Task AfterStopAsync() => _loop;
 
         private async Task LoopAsync()
         {
@@ -627,7 +609,7 @@ public sealed class RabbitMqMessageBus : IMessageBus
             var batch = new List<Delivery>(_options.MaxMessages);
             try
             {
-                while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+                while (await reader.WaitToReadAsync(Stop.Token).ConfigureAwait(false))
                 {
                     long bytes = 0;
                     while (batch.Count < _options.MaxMessages && reader.TryPeek(out var next))
@@ -646,14 +628,14 @@ public sealed class RabbitMqMessageBus : IMessageBus
                     batch.Clear();
                 }
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (Stop.IsCancellationRequested)
             {
                 // Disposed: what is still queued here goes back to the broker when the channel closes.
             }
             catch (Exception ex)
             {
                 // Not expected (the handler's own failures are settled as retries); end the subscription visibly.
-                _completion.TrySetException(ex);
+                Fail(ex);
             }
         }
 
@@ -669,13 +651,13 @@ public sealed class RabbitMqMessageBus : IMessageBus
             Exception? failure = null;
             try
             {
-                outcomes = await _handler(messages, _stop.Token).ConfigureAwait(false);
+                outcomes = await _handler(messages, Stop.Token).ConfigureAwait(false);
                 if (outcomes is null || outcomes.Count != messages.Length)
                 {
                     throw new InvalidOperationException($"the batch handler of queue '{Queue}' returned {outcomes?.Count ?? 0} outcomes for {messages.Length} messages");
                 }
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (Stop.IsCancellationRequested)
             {
                 // Handed back unsettled, in place: a redelivery, not a failure.
                 await SettleAsync(messages[^1], () => Channel.BasicNackAsync(batch[^1].Tag, multiple: true, requeue: true).AsTask()).ConfigureAwait(false);
@@ -698,7 +680,7 @@ public sealed class RabbitMqMessageBus : IMessageBus
                 }
 
                 var delivery = batch[i];
-                if (!await _bus.RequeueOrDeadLetterAsync(Queue, delivery.Message, delivery.Headers, delivery.Persistent, outcome, failure, _options.MaxFailedAttempts).ConfigureAwait(false))
+                if (!await Bus.RequeueOrDeadLetterAsync(Queue, delivery.Message, delivery.Headers, delivery.Persistent, outcome, failure, _options.MaxFailedAttempts).ConfigureAwait(false))
                 {
                     allSettled = false;
                     (returned ??= new bool[batch.Count])[i] = true;
@@ -718,18 +700,6 @@ public sealed class RabbitMqMessageBus : IMessageBus
                 await SettleAsync(messages[i], returned![i]
                     ? () => Channel.BasicNackAsync(tag, multiple: false, requeue: true).AsTask()
                     : () => Channel.BasicAckAsync(tag, multiple: false).AsTask()).ConfigureAwait(false);
-            }
-        }
-
-        private async Task SettleAsync(BusMessage message, Func<Task> settle)
-        {
-            try
-            {
-                await settle().ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationInterruptedException or OperationCanceledException or IOException)
-            {
-                BusLog.SettleFailed(_bus._logger, message.MessageId, Queue, ex.Message);
             }
         }
     }
