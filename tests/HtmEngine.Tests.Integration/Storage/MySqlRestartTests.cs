@@ -122,8 +122,11 @@ public sealed class MySqlRestartTests(ITestOutputHelper output) : IRequiresMaria
         => new MySqlConnectionStringBuilder { Server = o.Host, Port = (uint)o.Port, UserID = o.User, Password = o.Password, Database = o.Database, SslMode = MySqlSslMode.None }.ConnectionString;
 }
 
-/// <summary>Tests that use (or crash) the shared MariaDB run one class at a time.</summary>
-[CollectionDefinition(Name)]
+/// <summary>
+/// Tests that use (or crash) the shared MariaDB run one class at a time, and with nothing else running: a restart,
+/// or a database kept down for 40 s, would otherwise fail whichever other server test ran at that moment.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class MariaDbCollection
 {
     public const string Name = "MariaDB";
