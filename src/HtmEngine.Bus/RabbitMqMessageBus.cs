@@ -159,15 +159,8 @@ public sealed class RabbitMqMessageBus : IMessageBus
         ArgumentNullException.ThrowIfNull(handler);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        // Fails with QueueNotFoundException before a consumer channel is spent on a missing queue.
-        await GetReadyCountAsync(queue, cancellationToken).ConfigureAwait(false);
-        var channel = await _connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: 1),
-            cancellationToken).ConfigureAwait(false);
-        await channel.BasicQosAsync(0, (ushort)options.Prefetch, global: false, cancellationToken).ConfigureAwait(false);
-        var subscription = new Subscription(this, channel, queue, handler, options);
-        await channel.BasicConsumeAsync(queue, autoAck: false, subscription, cancellationToken).ConfigureAwait(false);
-        return subscription;
+        IChannel channel = await OpenConsumerChannelAsync(queue, options.Prefetch, cancellationToken).ConfigureAwait(false);
+        return await StartConsumingAsync(queue, channel, new Subscription(this, channel, queue, handler, options), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -176,12 +169,24 @@ public sealed class RabbitMqMessageBus : IMessageBus
         ArgumentNullException.ThrowIfNull(handler);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        IChannel channel = await OpenConsumerChannelAsync(queue, options.EffectivePrefetch, cancellationToken).ConfigureAwait(false);
+        return await StartConsumingAsync(queue, channel, new BatchSubscription(this, channel, queue, handler, options), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A channel of its own for one consumer, with the given prefetch.</summary>
+    private async Task<IChannel> OpenConsumerChannelAsync(string queue, int prefetch, CancellationToken cancellationToken)
+    {
+        // Fails with QueueNotFoundException before a consumer channel is spent on a missing queue.
         await GetReadyCountAsync(queue, cancellationToken).ConfigureAwait(false);
-        var channel = await _connection.CreateChannelAsync(
+        IChannel channel = await _connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: 1),
             cancellationToken).ConfigureAwait(false);
-        await channel.BasicQosAsync(0, (ushort)options.EffectivePrefetch, global: false, cancellationToken).ConfigureAwait(false);
-        var subscription = new BatchSubscription(this, channel, queue, handler, options);
+        await channel.BasicQosAsync(0, (ushort)prefetch, global: false, cancellationToken).ConfigureAwait(false);
+        return channel;
+    }
+
+    private static async Task<IBusSubscription> StartConsumingAsync(string queue, IChannel channel, SubscriptionBase subscription, CancellationToken cancellationToken)
+    {
         await channel.BasicConsumeAsync(queue, autoAck: false, subscription, cancellationToken).ConfigureAwait(false);
         return subscription;
     }

@@ -54,23 +54,6 @@ internal sealed class IntListPool
         items[index] = value;
     }
 
-    /// <summary>Removes one occurrence of <paramref name="value"/> by moving the last entry into its place.</summary>
-    public bool RemoveSwap(int list, int value)
-    {
-        Span<int> items = Get(list);
-        for (int i = items.Length - 1; i >= 0; i--)
-        {
-            if (items[i] == value)
-            {
-                items[i] = items[^1];
-                _count[list]--;
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>
     /// Removes the last entry equal to <paramref name="value"/> or <paramref name="alternative"/> (one key in its
     /// two tagged forms) by moving the last entry into its place.
