@@ -147,7 +147,7 @@ public sealed partial class BacktrackingTm
         for (int seg = 0; seg < segHigh; seg++)
         {
             int n = tm._segSynCount[seg];
-            if (n < 0 || n > tm._maxSyn || (uint)tm._segCell[seg] >= (uint)tm._cellCount && tm._segCell[seg] != -1)
+            if (n < 0 || n > tm._synLimit || (uint)tm._segCell[seg] >= (uint)tm._cellCount && tm._segCell[seg] != -1)
             {
                 throw new CheckpointFormatException($"Backtracking TM segment {seg} is inconsistent.");
             }

@@ -27,7 +27,7 @@ public sealed partial class BacktrackingTm
 
             segments++;
             int n = _segSynCount[seg];
-            if (n < 1 || n > _maxSyn)
+            if (n < 1 || n > _synLimit)
             {
                 return $"segment {seg} has {n} synapses";
             }

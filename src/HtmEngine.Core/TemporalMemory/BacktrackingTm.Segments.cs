@@ -8,9 +8,9 @@ public sealed partial class BacktrackingTm
     /// <summary>Creates a segment on <paramref name="cell"/> with synapses to the sorted <paramref name="sources"/> at initialPerm.</summary>
     private int CreateSegment(int cell, ReadOnlySpan<int> sources)
     {
-        if (sources.Length > _maxSyn)
+        if (sources.Length > _synLimit)
         {
-            sources = sources[.._maxSyn];
+            sources = sources[.._synLimit];
         }
 
         int seg;
@@ -140,63 +140,49 @@ public sealed partial class BacktrackingTm
 
         int baseIdx = seg * _maxSyn;
         int n = _segSynCount[seg];
-        float inc = _p.PermanenceIncrement;
-        float dec = _p.PermanenceDecrement;
         float connected = _p.ConnectedPermanence;
-        int kept = 0;
 
-        // The old synapses stay in the segment's block until the merge below, so FreeSynapsesLikeCells4 reads
-        // Cells4's stale view from there, and only when the cap is exceeded, instead of a copy on every update.
-        // Every index below is within the segment's block or a scratch array of at least maxSyn entries.
+        // Which synapses are reinforced; their sources' flags become 2 (found on the segment), so that the set members
+        // still flagged 1 afterwards are the new sources. The old synapses stay in the segment's block until the merge
+        // below, so FreeSynapsesLikeCells4 reads Cells4's stale view from there, and only when the cap is exceeded.
         ref int segSrc = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), baseIdx);
-        ref float segPerm = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), baseIdx);
         ref byte flagRef = ref MemoryMarshal.GetArrayDataReference(flag);
-        ref int src = ref MemoryMarshal.GetArrayDataReference(_scratchSynSrc);
-        ref float perm = ref MemoryMarshal.GetArrayDataReference(_scratchSynPerm);
-        ref byte kind = ref MemoryMarshal.GetArrayDataReference(_scratchSynKind); // 0 = decremented, 1 = incremented
-        ref int events = ref MemoryMarshal.GetArrayDataReference(_staleSrc); // sources that died or crossed connectedPerm
-        int crossedStart = n; // dead sources fill events from 0 up, crossed ones from n down (n ≤ maxSyn slots)
-        int dead = 0;
-        int crossed = n; // events[crossed..n) hold (source << 1 | now connected)
+        ref byte reinforced = ref MemoryMarshal.GetArrayDataReference(_reinforced);
         for (int k = 0; k < n; k++)
         {
-            // Without branches on the synapse's fate, which is unpredictable: both outcomes are computed and selected
-            // by masks, every synapse is written to the scratch arrays and the end only advances past the survivors.
-            int s = Unsafe.Add(ref segSrc, k);
-            float p = Unsafe.Add(ref segPerm, k);
-            ref byte f = ref Unsafe.Add(ref flagRef, s);
-            int on = f != 0 ? 1 : 0;
-            f = (byte)(on << 1); // 2 = found on the segment (a flag of 0 stays 0)
-            float up = MathF.Min(p + inc, 1.0f);
-            float down = p - dec;
-            int mask = -on;
-            float next = BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(up) & mask) | (BitConverter.SingleToInt32Bits(down) & ~mask));
-            int died = (on ^ 1) & (down <= 0f ? 1 : 0);
-            int flipped = (p >= connected ? 1 : 0) ^ (next >= connected ? 1 : 0);
-            Unsafe.Add(ref src, kept) = s;
-            Unsafe.Add(ref perm, kept) = next;
-            Unsafe.Add(ref kind, kept) = (byte)on;
-            kept += died ^ 1;
-            Unsafe.Add(ref events, dead) = s;
-            dead += died;
-            Unsafe.Add(ref events, crossed - 1) = (s << 1) | (next >= connected ? 1 : 0);
-            crossed -= flipped & (died ^ 1);
+            ref byte f = ref Unsafe.Add(ref flagRef, Unsafe.Add(ref segSrc, k));
+            byte on = f;
+            Unsafe.Add(ref reinforced, k) = on;
+            f = (byte)(on << 1);
         }
+
+        var updated = new PermanenceUpdateOutput(_scratchSynSrc, _scratchSynPerm, _scratchSynKind, _deadSources, _crossedLinks);
+        int kept = SynapseKernels.UpdatePermanences(
+            n,
+            _synSource.AsSpan(baseIdx, _maxSyn),
+            _synPerm.AsSpan(baseIdx, _maxSyn),
+            _reinforced,
+            _p.PermanenceIncrement,
+            _p.PermanenceDecrement,
+            connected,
+            updated,
+            out int dead,
+            out int crossed);
 
         // The forward index follows: dead synapses lose their link (one without a link was a broken one), crossed ones
         // get their connected tag flipped. The order does not matter: each source has at most one link to seg.
         for (int i = 0; i < dead; i++)
         {
-            if (!RemoveLink(Unsafe.Add(ref events, i), seg))
+            if (!RemoveLink(_deadSources[i], seg))
             {
                 _segBroken[seg]--;
             }
         }
 
         _synapseCount -= dead;
-        for (int i = crossed; i < crossedStart; i++)
+        for (int i = 0; i < crossed; i++)
         {
-            int entry = Unsafe.Add(ref events, i);
+            int entry = _crossedLinks[i];
             RetagLink(entry >> 1, seg, connected: (entry & 1) != 0);
         }
 
@@ -214,9 +200,9 @@ public sealed partial class BacktrackingTm
             flag[s] = 0;
         }
 
-        if (newCount > _maxSyn)
+        if (newCount > _synLimit)
         {
-            newCount = _maxSyn;
+            newCount = _synLimit;
         }
 
         int excess = kept + newCount - _synCap;
@@ -226,12 +212,13 @@ public sealed partial class BacktrackingTm
 
             // Cells4 can leave a segment above its cap (see FreeSynapsesLikeCells4); storage holds twice the cap,
             // and should a segment ever outgrow even that, the surplus new synapses are not added.
-            newCount = Math.Min(newCount, _maxSyn - kept);
+            newCount = Math.Min(newCount, _synLimit - kept);
         }
 
         // Merge the kept (sorted) and the new (sorted) synapses back into the segment's block.
         ref int keptSrc = ref MemoryMarshal.GetArrayDataReference(_scratchSynSrc);
         ref float keptPerm = ref MemoryMarshal.GetArrayDataReference(_scratchSynPerm);
+        ref float segPerm = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), baseIdx);
         ref int addedRef = ref MemoryMarshal.GetArrayDataReference(added);
         int connectedCount = 0;
         if (newCount == 0)

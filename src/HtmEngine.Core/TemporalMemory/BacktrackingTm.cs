@@ -33,7 +33,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly int _columns;
     private readonly int _cellsPerColumn;
     private readonly int _cellCount;
-    private readonly int _maxSyn; // synapse slots per segment (storage stride)
+    private readonly int _maxSyn; // synapse slots per segment (storage stride, a whole number of SynapseKernels.Lanes)
+    private readonly int _synLimit; // the most synapses a segment may hold (twice the cap, see the constructor)
     private readonly int _synCap; // maxSynapsesPerSegment
     private readonly NupicRandom _random;
 
@@ -129,6 +130,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly float[] _scratchSynPerm;
     private readonly byte[] _scratchSynKind;
     private readonly int[] _staleSrc;
+    private readonly byte[] _reinforced; // per synapse of the segment being adapted: 1 when its source is in the set
+    private readonly int[] _deadSources;
+    private readonly int[] _crossedLinks;
     private readonly float[] _stalePerm;
     private readonly byte[] _staleKind;
     private readonly int[] _candIdx;
@@ -181,8 +185,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _columns = parameters.ColumnCount;
         _cellsPerColumn = parameters.CellsPerColumn;
         _cellCount = _columns * _cellsPerColumn;
-        // Storage per segment is twice the cap: Cells4's stale-index freeing can leave a segment above it.
-        _maxSyn = parameters.MaxSynapsesPerSegment * 2;
+        // A segment may hold twice the cap: Cells4's stale-index freeing can leave a segment above it. The stride is that
+        // rounded up to whole vector steps, so SynapseKernels can read a segment's block in full vectors.
+        _synLimit = parameters.MaxSynapsesPerSegment * 2;
+        _maxSyn = SynapseKernels.PaddedLength(_synLimit);
         _synCap = parameters.MaxSynapsesPerSegment;
 
         int segs = Math.Max(initialSegments, 16);
@@ -256,6 +262,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _scratchSynPerm = new float[_maxSyn + parameters.NewSynapseCount];
         _scratchSynKind = new byte[_maxSyn + parameters.NewSynapseCount];
         _staleSrc = new int[_maxSyn];
+        _reinforced = new byte[_maxSyn];
+        _deadSources = new int[_maxSyn];
+        _crossedLinks = new int[_maxSyn];
         _stalePerm = new float[_maxSyn];
         _staleKind = new byte[_maxSyn];
         _candIdx = new int[_maxSyn];
