@@ -608,25 +608,29 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CountOutList(ref ushort act, Span<int> outs)
     {
+        // A moving reference instead of an index: the JIT otherwise recomputes and sign-extends k + 1, k + 2, k + 3
+        // for every load, which cost a quarter of the loop in a micro-benchmark of this kernel.
         ref int o = ref MemoryMarshal.GetReference(outs);
-        int n = outs.Length;
-        int k = 0;
-        for (; k + 4 <= n; k += 4)
+        ref int unrolledEnd = ref Unsafe.Add(ref o, outs.Length & ~3);
+        ref int end = ref Unsafe.Add(ref o, outs.Length);
+        while (Unsafe.IsAddressLessThan(ref o, ref unrolledEnd))
         {
-            int l0 = Unsafe.Add(ref o, k);
-            int l1 = Unsafe.Add(ref o, k + 1);
-            int l2 = Unsafe.Add(ref o, k + 2);
-            int l3 = Unsafe.Add(ref o, k + 3);
-            Unsafe.Add(ref act, (nuint)((uint)l0 >> LinkShift)) += (ushort)(l0 & LinkIncrementMask);
-            Unsafe.Add(ref act, (nuint)((uint)l1 >> LinkShift)) += (ushort)(l1 & LinkIncrementMask);
-            Unsafe.Add(ref act, (nuint)((uint)l2 >> LinkShift)) += (ushort)(l2 & LinkIncrementMask);
-            Unsafe.Add(ref act, (nuint)((uint)l3 >> LinkShift)) += (ushort)(l3 & LinkIncrementMask);
+            uint l0 = (uint)o;
+            uint l1 = (uint)Unsafe.Add(ref o, 1);
+            uint l2 = (uint)Unsafe.Add(ref o, 2);
+            uint l3 = (uint)Unsafe.Add(ref o, 3);
+            Unsafe.Add(ref act, (nuint)(l0 >> LinkShift)) += (ushort)(l0 & LinkIncrementMask);
+            Unsafe.Add(ref act, (nuint)(l1 >> LinkShift)) += (ushort)(l1 & LinkIncrementMask);
+            Unsafe.Add(ref act, (nuint)(l2 >> LinkShift)) += (ushort)(l2 & LinkIncrementMask);
+            Unsafe.Add(ref act, (nuint)(l3 >> LinkShift)) += (ushort)(l3 & LinkIncrementMask);
+            o = ref Unsafe.Add(ref o, 4);
         }
 
-        for (; k < n; k++)
+        while (Unsafe.IsAddressLessThan(ref o, ref end))
         {
-            int l = Unsafe.Add(ref o, k);
-            Unsafe.Add(ref act, (nuint)((uint)l >> LinkShift)) += (ushort)(l & LinkIncrementMask);
+            uint l = (uint)o;
+            Unsafe.Add(ref act, (nuint)(l >> LinkShift)) += (ushort)(l & LinkIncrementMask);
+            o = ref Unsafe.Add(ref o, 1);
         }
     }
 

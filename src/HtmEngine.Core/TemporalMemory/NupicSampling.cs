@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HtmEngine.Core.Randomness;
 
 namespace HtmEngine.Core.TemporalMemory;
@@ -61,6 +62,8 @@ internal static class NupicSampling
     }
 
     /// <summary><paramref name="a"/> mod <paramref name="d"/> (d ≥ 1) by multiplication.</summary>
+    /// <remarks>Inlined: the selection sample calls it once per visited cell, and the call was a fifth of the sample's time.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint FastMod(uint a, uint d)
     {
         ulong m = d < TableSize ? s_multipliers[d] : (ulong.MaxValue / d) + 1;
