@@ -30,14 +30,14 @@ public sealed partial class BacktrackingTm
         writer.WriteInt32(_segHigh);
         writer.WriteInt32(_segmentCount);
         writer.WriteInt32(_synapseCount);
-        writer.WriteSpan(_segCell.AsSpan(0, _segHigh));
-        writer.WriteSpan(_segSlot.AsSpan(0, _segHigh));
+        WriteSegmentField(writer, SegmentField.Cell);
+        WriteSegmentField(writer, SegmentField.Slot);
         writer.WriteSpan(_segSynCount.AsSpan(0, _segHigh));
         writer.WriteSpan(_segPositive.AsSpan(0, _segHigh));
         writer.WriteSpan(_segTotal.AsSpan(0, _segHigh));
         writer.WriteSpan(_segLastActive.AsSpan(0, _segHigh));
-        writer.WriteSpan(_segLastDcIteration.AsSpan(0, _segHigh));
-        writer.WriteSpan(_segLastDc.AsSpan(0, _segHigh));
+        WriteSegmentField(writer, SegmentField.LastDcIteration);
+        WriteSegmentField(writer, SegmentField.LastDc);
         writer.WriteSpan(_segGeneration.AsSpan(0, _segHigh));
         writer.WriteSpan(_freeSegIds.AsSpan(0, _freeSegCount));
         for (int seg = 0; seg < _segHigh; seg++)
@@ -127,14 +127,14 @@ public sealed partial class BacktrackingTm
         };
         tm._segmentCount = reader.ReadInt32();
         tm._synapseCount = reader.ReadInt32();
-        reader.ReadSpan(tm._segCell.AsSpan(0, segHigh));
-        reader.ReadSpan(tm._segSlot.AsSpan(0, segHigh));
+        tm.ReadSegmentField(ref reader, SegmentField.Cell, segHigh);
+        tm.ReadSegmentField(ref reader, SegmentField.Slot, segHigh);
         reader.ReadSpan(tm._segSynCount.AsSpan(0, segHigh));
         reader.ReadSpan(tm._segPositive.AsSpan(0, segHigh));
         reader.ReadSpan(tm._segTotal.AsSpan(0, segHigh));
         reader.ReadSpan(tm._segLastActive.AsSpan(0, segHigh));
-        reader.ReadSpan(tm._segLastDcIteration.AsSpan(0, segHigh));
-        reader.ReadSpan(tm._segLastDc.AsSpan(0, segHigh));
+        tm.ReadSegmentField(ref reader, SegmentField.LastDcIteration, segHigh);
+        tm.ReadSegmentField(ref reader, SegmentField.LastDc, segHigh);
         reader.ReadSpan(tm._segGeneration.AsSpan(0, segHigh));
         int freeCount = reader.PeekSpanLength();
         if (freeCount < 0 || freeCount > segHigh)
@@ -147,7 +147,7 @@ public sealed partial class BacktrackingTm
         for (int seg = 0; seg < segHigh; seg++)
         {
             int n = tm._segSynCount[seg];
-            if (n < 0 || n > tm._synLimit || (uint)tm._segCell[seg] >= (uint)tm._cellCount && tm._segCell[seg] != -1)
+            if (n < 0 || n > tm._synLimit || (uint)tm._seg[seg].Cell >= (uint)tm._cellCount && tm._seg[seg].Cell != -1)
             {
                 throw new CheckpointFormatException($"Backtracking TM segment {seg} is inconsistent.");
             }
@@ -164,9 +164,9 @@ public sealed partial class BacktrackingTm
             }
 
             tm._segConnected[seg] = connected;
-            if (tm._segCell[seg] >= 0)
+            if (tm._seg[seg].Cell >= 0)
             {
-                tm._cellSegCount[tm._segCell[seg]]++;
+                tm._cellSegCount[tm._seg[seg].Cell]++;
             }
         }
 
@@ -357,6 +357,73 @@ public sealed partial class BacktrackingTm
             }
 
             queue.Push(pattern);
+        }
+    }
+
+    /// <summary>Which per-segment field <see cref="WriteSegmentField"/> and <see cref="ReadSegmentField"/> move.</summary>
+    private enum SegmentField
+    {
+        Cell,
+        Slot,
+        LastDcIteration,
+        LastDc,
+    }
+
+    /// <summary>
+    /// Writes one field of every segment below the high-water mark exactly as a span of that field alone would be
+    /// written (count, then 4-byte little-endian values), so the format predates and ignores the in-memory layout.
+    /// </summary>
+    private void WriteSegmentField(CheckpointWriter writer, SegmentField field)
+    {
+        writer.WriteInt32(_segHigh);
+        for (int seg = 0; seg < _segHigh; seg++)
+        {
+            ref SegmentState state = ref _seg[seg];
+            switch (field)
+            {
+                case SegmentField.Cell:
+                    writer.WriteInt32(state.Cell);
+                    break;
+                case SegmentField.Slot:
+                    writer.WriteInt32(state.Slot);
+                    break;
+                case SegmentField.LastDcIteration:
+                    writer.WriteInt32(state.LastDcIteration);
+                    break;
+                default:
+                    writer.WriteSingle(state.LastDc);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteSegmentField"/> wrote into the first <paramref name="segHigh"/> segments.</summary>
+    private void ReadSegmentField(ref CheckpointReader reader, SegmentField field, int segHigh)
+    {
+        int count = reader.ReadInt32();
+        if (count != segHigh)
+        {
+            throw new CheckpointFormatException($"Checkpoint span holds {count} elements where {segHigh} were expected.");
+        }
+
+        for (int seg = 0; seg < segHigh; seg++)
+        {
+            ref SegmentState state = ref _seg[seg];
+            switch (field)
+            {
+                case SegmentField.Cell:
+                    state.Cell = reader.ReadInt32();
+                    break;
+                case SegmentField.Slot:
+                    state.Slot = reader.ReadInt32();
+                    break;
+                case SegmentField.LastDcIteration:
+                    state.LastDcIteration = reader.ReadInt32();
+                    break;
+                default:
+                    state.LastDc = reader.ReadSingle();
+                    break;
+            }
         }
     }
 }

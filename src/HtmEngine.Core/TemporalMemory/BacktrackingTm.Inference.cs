@@ -100,8 +100,7 @@ public sealed partial class BacktrackingTm
 
         int n = _qualSegCount;
         int[] qual = _qualSegs;
-        int[] segCell = _segCell;
-        int[] segSlot = _segSlot;
+        SegmentState[] segs = _seg;
         int[] segConnected = _segConnected;
         int[] segBroken = _segBroken;
         ushort[] activity = _activity;
@@ -113,9 +112,9 @@ public sealed partial class BacktrackingTm
         for (int q = 0; q < n; q++)
         {
             int seg = qual[q];
-            int cell = segCell[seg];
+            int cell = segs[seg].Cell;
             float dc = DutyCycle(seg, active: false, readOnly: false);
-            keys[q] = ((long)cell << 32) | (uint)segSlot[seg];
+            keys[q] = ((long)cell << 32) | (uint)segs[seg].Slot;
             dcs[q] = dc;
             positive[cell] |= dc > 0f ? (byte)1 : (byte)0;
             tiny |= dc < TinyDutyCycle;

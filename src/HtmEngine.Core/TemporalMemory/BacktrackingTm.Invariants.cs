@@ -14,7 +14,7 @@ public sealed partial class BacktrackingTm
         int brokenTotal = 0;
         for (int seg = 0; seg < _segHigh; seg++)
         {
-            int cell = _segCell[seg];
+            int cell = _seg[seg].Cell;
             if (cell < 0)
             {
                 if (_segSynCount[seg] != 0)
@@ -34,7 +34,7 @@ public sealed partial class BacktrackingTm
 
             synapses += n;
             Span<int> slots = _cellSlots.Get(cell);
-            if (_segSlot[seg] >= slots.Length || slots[_segSlot[seg]] != seg)
+            if (_seg[seg].Slot >= slots.Length || slots[_seg[seg].Slot] != seg)
             {
                 return $"segment {seg} is not in its cell's slot table";
             }
@@ -110,7 +110,7 @@ public sealed partial class BacktrackingTm
                 if (seg >= 0)
                 {
                     live++;
-                    if (_segCell[seg] != cell)
+                    if (_seg[seg].Cell != cell)
                     {
                         return $"cell {cell} slot names segment {seg} of another cell";
                     }
@@ -176,7 +176,7 @@ public sealed partial class BacktrackingTm
     /// </summary>
     internal void ReserveSegments(int segments)
     {
-        while (_segCell.Length < segments)
+        while (_seg.Length < segments)
         {
             GrowSegments();
         }

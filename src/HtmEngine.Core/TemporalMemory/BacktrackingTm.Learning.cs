@@ -275,7 +275,7 @@ public sealed partial class BacktrackingTm
             victim = firstSeen;
         }
 
-        int cellOfVictim = _segCell[victim];
+        int cellOfVictim = _seg[victim].Cell;
         ReleaseSegment(victim);
         return cellOfVictim;
     }

@@ -20,7 +20,7 @@ public sealed partial class BacktrackingTm
         }
         else
         {
-            if (_segHigh == _segCell.Length)
+            if (_segHigh == _seg.Length)
             {
                 GrowSegments();
             }
@@ -45,13 +45,13 @@ public sealed partial class BacktrackingTm
 
         _cellSegCount[cell]++;
         _segmentCount++;
-        _segCell[seg] = cell;
-        _segSlot[seg] = slot;
+        _seg[seg].Cell = cell;
+        _seg[seg].Slot = slot;
         _segPositive[seg] = 1;
         _segTotal[seg] = 1;
         _segLastActive[seg] = _lrnIteration;
-        _segLastDcIteration[seg] = _lrnIteration;
-        _segLastDc[seg] = _lrnIteration > 0 ? 1.0f / _lrnIteration : 1.0f;
+        _seg[seg].LastDcIteration = _lrnIteration;
+        _seg[seg].LastDc = _lrnIteration > 0 ? 1.0f / _lrnIteration : 1.0f;
         int baseIdx = seg * _maxSyn;
         float initial = _p.InitialPermanence;
         int link = Link(seg, initial >= _p.ConnectedPermanence);
@@ -71,7 +71,7 @@ public sealed partial class BacktrackingTm
     /// <summary>Frees a segment: its synapses leave the forward index, its slot goes onto the cell's free stack.</summary>
     private void ReleaseSegment(int seg)
     {
-        int cell = _segCell[seg];
+        int cell = _seg[seg].Cell;
         int baseIdx = seg * _maxSyn;
         int n = _segSynCount[seg];
         for (int k = 0; k < n; k++)
@@ -83,11 +83,11 @@ public sealed partial class BacktrackingTm
         _synapseCount -= n;
         _segSynCount[seg] = 0;
         _segConnected[seg] = 0;
-        _cellSlots.Get(cell)[_segSlot[seg]] = -1;
-        _cellFreeSlots.Add(cell, _segSlot[seg]);
+        _cellSlots.Get(cell)[_seg[seg].Slot] = -1;
+        _cellFreeSlots.Add(cell, _seg[seg].Slot);
         _cellSegCount[cell]--;
         _segmentCount--;
-        _segCell[seg] = -1;
+        _seg[seg].Cell = -1;
         _segGeneration[seg]++;
         _activity[seg] = 0;
         _freeSegIds[_freeSegCount++] = seg;
@@ -95,15 +95,12 @@ public sealed partial class BacktrackingTm
 
     private void GrowSegments()
     {
-        int n = _segCell.Length * 2;
-        Array.Resize(ref _segCell, n);
-        Array.Resize(ref _segSlot, n);
+        int n = _seg.Length * 2;
+        Array.Resize(ref _seg, n);
         Array.Resize(ref _segSynCount, n);
         Array.Resize(ref _segPositive, n);
         Array.Resize(ref _segTotal, n);
         Array.Resize(ref _segLastActive, n);
-        Array.Resize(ref _segLastDcIteration, n);
-        Array.Resize(ref _segLastDc, n);
         Array.Resize(ref _segGeneration, n);
         Array.Resize(ref _segConnected, n);
         Array.Resize(ref _segBroken, n);
@@ -552,12 +549,12 @@ public sealed partial class BacktrackingTm
             }
 
             int seg = _updSeg[u];
-            if (_lrnIteration - _updTime[u] > 1 || _segGeneration[seg] != _updGeneration[u] || _segCell[seg] < 0)
+            if (_lrnIteration - _updTime[u] > 1 || _segGeneration[seg] != _updGeneration[u] || _seg[seg].Cell < 0)
             {
                 continue;
             }
 
-            if (_colActive[_segCell[seg] / _cellsPerColumn] != 0)
+            if (_colActive[_seg[seg].Cell / _cellsPerColumn] != 0)
             {
                 AdaptSegment(seg, _updSources.AsSpan(_updOffset[u], _updLength[u]));
             }

@@ -39,14 +39,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly NupicRandom _random;
 
     // Segments, indexed by segment id.
-    private int[] _segCell;
-    private int[] _segSlot;
+    private SegmentState[] _seg; // the fields inference reads for every qualifying segment, side by side (see SegmentState)
     private int[] _segSynCount;
     private int[] _segPositive;
     private int[] _segTotal;
     private int[] _segLastActive;
-    private int[] _segLastDcIteration;
-    private float[] _segLastDc;
     private int[] _segGeneration;
     private int[] _segBroken; // synapses whose forward link Cells4's stale-index freeing erased (see FreeSynapsesLikeCells4)
     private int[] _segConnected; // synapses with permanence ≥ connectedPerm (Cells4's _nConnected), to skip hopeless segments
@@ -192,14 +189,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _synCap = parameters.MaxSynapsesPerSegment;
 
         int segs = Math.Max(initialSegments, 16);
-        _segCell = new int[segs];
-        _segSlot = new int[segs];
+        _seg = new SegmentState[segs];
         _segSynCount = new int[segs];
         _segPositive = new int[segs];
         _segTotal = new int[segs];
         _segLastActive = new int[segs];
-        _segLastDcIteration = new int[segs];
-        _segLastDc = new float[segs];
         _segGeneration = new int[segs];
         _segConnected = new int[segs];
         _segBroken = new int[segs];
@@ -426,17 +420,17 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             float dc0 = (float)_segPositive[seg] / iteration;
             if (!readOnly)
             {
-                _segLastDcIteration[seg] = iteration;
-                _segLastDc[seg] = dc0;
+                _seg[seg].LastDcIteration = iteration;
+                _seg[seg].LastDc = dc0;
             }
 
             return dc0;
         }
 
-        int age = iteration - _segLastDcIteration[seg];
+        int age = iteration - _seg[seg].LastDcIteration;
         if (age == 0 && !active)
         {
-            return _segLastDc[seg];
+            return _seg[seg].LastDc;
         }
 
         if (iteration != _alphaIteration)
@@ -448,7 +442,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         double alpha = _alpha;
 
         // float32 storage as Cells4 keeps it; the decay factor is computed in double (tabulated: same value).
-        float dc = (float)(DecayFactor(alpha, age) * _segLastDc[seg]);
+        float dc = (float)(DecayFactor(alpha, age) * _seg[seg].LastDc);
         if (active)
         {
             dc += (float)alpha;
@@ -456,8 +450,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
         if (!readOnly)
         {
-            _segLastDcIteration[seg] = iteration;
-            _segLastDc[seg] = dc;
+            _seg[seg].LastDcIteration = iteration;
+            _seg[seg].LastDc = dc;
         }
 
         return dc;
@@ -508,7 +502,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     {
         for (int seg = 0; seg < _segHigh; seg++)
         {
-            if (_segCell[seg] >= 0)
+            if (_seg[seg].Cell >= 0)
             {
                 DutyCycle(seg, active: false, readOnly: false);
             }
@@ -662,7 +656,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         int[] qual = _qualSegs;
         for (int i = 0; i < _qualSegCount; i++)
         {
-            int cell = _segCell[qual[i]];
+            int cell = _seg[qual[i]].Cell;
             if (_cellMark[cell] == 0)
             {
                 _cellMark[cell] = 1;
@@ -693,8 +687,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             return;
         }
 
-        int[] segCell = _segCell;
-        int[] segSlot = _segSlot;
+        SegmentState[] segs = _seg;
         int[] head = _qualHead;
         int[] next = _qualNext;
         ulong[] bits = _qualCellBits;
@@ -702,8 +695,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         for (int i = 0; i < n; i++)
         {
             int seg = qual[i];
-            int cell = segCell[seg];
-            int slot = segSlot[seg];
+            int cell = segs[seg].Cell;
+            int slot = segs[seg].Slot;
             int h = head[cell];
             if (h < 0)
             {
@@ -712,7 +705,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
                 bits[cell >> 6] |= 1UL << cell;
                 words[cell >> 12] |= 1UL << (cell >> 6);
             }
-            else if (slot < segSlot[qual[h]])
+            else if (slot < segs[qual[h]].Slot)
             {
                 next[i] = h;
                 head[cell] = i;
@@ -720,7 +713,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             else
             {
                 int p = h;
-                while (next[p] >= 0 && segSlot[qual[next[p]]] < slot)
+                while (next[p] >= 0 && segs[qual[next[p]]].Slot < slot)
                 {
                     p = next[p];
                 }
@@ -756,7 +749,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
                     {
                         int seg = qual[p];
                         sorted[w] = seg;
-                        keys[w] = ((long)cell << 32) | (uint)segSlot[seg];
+                        keys[w] = ((long)cell << 32) | (uint)segs[seg].Slot;
                         w++;
                     }
 
@@ -852,5 +845,26 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
         _confCellCount = 0;
         _confColCount = 0;
+    }
+
+    /// <summary>
+    /// The per-segment fields read for every segment that reaches a threshold — its cell and slot (the confidence
+    /// keys, the learning order) and its duty cycle's last refresh — kept in one 16-byte record: a model that has
+    /// learnt for a while qualifies thousands of segments per step, and four separate arrays cost four cache misses
+    /// per segment where one record costs one.
+    /// </summary>
+    private struct SegmentState
+    {
+        /// <summary>The owning cell, −1 for a freed id.</summary>
+        public int Cell;
+
+        /// <summary>The segment's slot in its cell's list.</summary>
+        public int Slot;
+
+        /// <summary>The learning iteration of the duty cycle's last refresh.</summary>
+        public int LastDcIteration;
+
+        /// <summary>The duty cycle at that refresh (float32, as Cells4 stores it).</summary>
+        public float LastDc;
     }
 }
