@@ -475,6 +475,27 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     /// Math.Pow(1 − alpha, age), memoised for the current tier and small ages; Math.Pow is deterministic, so a
     /// stored result is the very value a fresh call returns.
     /// </summary>
+    /// <summary>
+    /// The learning rate of <paramref name="iteration"/>'s tier (past the first tier), with the decay table made to
+    /// hold that rate's factors, so a caller may read the table directly (a 0 entry is not computed yet).
+    /// </summary>
+    private double PrepareDecay(int iteration)
+    {
+        if (iteration != _alphaIteration)
+        {
+            _alpha = TierAlpha(iteration);
+            _alphaIteration = iteration;
+        }
+
+        if (_alpha != _decayAlpha)
+        {
+            Array.Clear(_decayTable);
+            _decayAlpha = _alpha;
+        }
+
+        return _alpha;
+    }
+
     private double DecayFactor(double alpha, int age)
     {
         if ((uint)age >= DecayTableSize)
