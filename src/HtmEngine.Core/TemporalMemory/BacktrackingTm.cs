@@ -185,7 +185,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         // A segment may hold twice the cap: Cells4's stale-index freeing can leave a segment above it. The stride is that
         // rounded up to whole vector steps, so SynapseKernels can read a segment's block in full vectors.
         _synLimit = parameters.MaxSynapsesPerSegment * 2;
-        _maxSyn = SynapseKernels.PaddedLength(_synLimit);
+        _maxSyn = Math.Max(SynapseKernels.PaddedLength(_synLimit), 2 * SynapseKernels.Lanes); // two lines per array, see PrefetchSynapses
         _synCap = parameters.MaxSynapsesPerSegment;
 
         int segs = Math.Max(initialSegments, 16);
@@ -794,9 +794,15 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     {
         if (Sse.IsSupported)
         {
+            // A segment of more than 16 synapses spans two 64-byte lines of each array (the NAB cap is 32), so both are
+            // fetched; the stride is at least 32 entries (see the constructor), so the second line is the segment's own.
             int start = seg * _maxSyn;
-            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), start)));
-            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start)));
+            ref int sources = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), start);
+            ref float permanences = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), start);
+            Sse.Prefetch0(Unsafe.AsPointer(ref sources));
+            Sse.Prefetch0(Unsafe.AsPointer(ref permanences));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref sources, 16)));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref permanences, 16)));
         }
     }
 
