@@ -170,18 +170,17 @@ public sealed partial class BacktrackingTm
         // Distinct columns of the predicted cells (in no particular order here).
         ReadOnlySpan<int> predicted = _infPredictedT.Members;
         byte[] mark = _predictedColumnMark;
-        int cpc = _cellsPerColumn;
         int predictedColumns = 0;
         for (int i = 0; i < predicted.Length; i++)
         {
-            int col = predicted[i] / cpc;
+            int col = ColumnOf(predicted[i]);
             predictedColumns += mark[col] == 0 ? 1 : 0;
             mark[col] = 1;
         }
 
         for (int i = 0; i < predicted.Length; i++)
         {
-            mark[predicted[i] / cpc] = 0;
+            mark[ColumnOf(predicted[i])] = 0;
         }
 
         return predictedColumns >= 0.5 * _avgInputDensity;
@@ -203,13 +202,12 @@ public sealed partial class BacktrackingTm
         long[] keys = _pendingKeys;
         float[] dcs = _pendingDc;
         Array.Sort(keys, dcs, 0, n);
-        int cpc = _cellsPerColumn;
         int lastCol = -1;
         int lastCell = -1;
         for (int q = 0; q < n; q++)
         {
             int cell = (int)(keys[q] >> 32);
-            int col = cell / cpc;
+            int col = ColumnOf(cell);
             float dc = dcs[q];
             _cellConfidence[cell] += dc;
             _colConfidence[col] += dc;

@@ -163,16 +163,15 @@ public sealed partial class BacktrackingTm
         _lrnActiveT.SortMembers();
         ComputeActivity(_lrnActiveT.Members, threshold);
         CollectQualified();
-        int cpc = _cellsPerColumn;
         long[] keys = _qualKeys;
         int q = 0;
         while (q < _qualCount)
         {
-            int col = (int)(keys[q] >> 32) / cpc;
+            int col = ColumnOf((int)(keys[q] >> 32));
             int bestCell = -1;
             int bestSeg = -1;
             int bestActivity = threshold;
-            while (q < _qualCount && (int)(keys[q] >> 32) / cpc == col)
+            while (q < _qualCount && ColumnOf((int)(keys[q] >> 32)) == col)
             {
                 // The cell's best segment: the most activity, the lowest slot on ties (keys are in slot order).
                 int cell = (int)(keys[q] >> 32);

@@ -554,7 +554,7 @@ public sealed partial class BacktrackingTm
                 continue;
             }
 
-            if (_colActive[_seg[seg].Cell / _cellsPerColumn] != 0)
+            if (_colActive[ColumnOf(_seg[seg].Cell)] != 0)
             {
                 AdaptSegment(seg, _updSources.AsSpan(_updOffset[u], _updLength[u]));
             }

@@ -33,6 +33,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly int _columns;
     private readonly int _cellsPerColumn;
     private readonly int _cellCount;
+    private readonly int _columnShift; // log2(cellsPerColumn) when it is a power of two, else −1 (see ColumnOf)
     private readonly int _maxSyn; // synapse slots per segment (storage stride, a whole number of SynapseKernels.Lanes)
     private readonly int _synLimit; // the most synapses a segment may hold (twice the cap, see the constructor)
     private readonly int _synCap; // maxSynapsesPerSegment
@@ -182,6 +183,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _columns = parameters.ColumnCount;
         _cellsPerColumn = parameters.CellsPerColumn;
         _cellCount = _columns * _cellsPerColumn;
+        _columnShift = BitOperations.IsPow2(_cellsPerColumn) ? BitOperations.Log2((uint)_cellsPerColumn) : -1;
         // A segment may hold twice the cap: Cells4's stale-index freeing can leave a segment above it. The stride is that
         // rounded up to whole vector steps, so SynapseKernels can read a segment's block in full vectors.
         _synLimit = parameters.MaxSynapsesPerSegment * 2;
@@ -655,6 +657,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     /// </summary>
     /// <remarks>Counting then costs a shift and a mask per entry. Ids stay below 2^23 (checked at construction).</remarks>
     private static int Link(int seg, bool connected) => (int)(((uint)seg << LinkShift) | (connected ? 257u : 1u));
+
+    /// <summary>
+    /// The column of <paramref name="cell"/>: a shift for the usual power-of-two cells per column, since the divisor is
+    /// a field the JIT cannot fold and a hardware division in the learning loops cost more than the loops' bodies.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ColumnOf(int cell) => _columnShift >= 0 ? cell >> _columnShift : cell / _cellsPerColumn;
 
     /// <summary>The segment of a forward-index entry.</summary>
     private static int SegmentOfLink(int link) => (int)((uint)link >> LinkShift);
