@@ -239,13 +239,15 @@ public class BacktrackingTmTests(ITestOutputHelper output)
         Assert.Equal(Checkpoint(uninterrupted), Checkpoint(restored));
     }
 
-    [Fact]
-    public void Segment_and_synapse_limits_hold_under_stress()
+    [Theory]
+    [InlineData(4)]
+    [InlineData(3)] // not a power of two: columns of cells by division, not by shift
+    public void Segment_and_synapse_limits_hold_under_stress(int cellsPerColumn)
     {
         var p = new BacktrackingTmParameters
         {
             ColumnCount = 32,
-            CellsPerColumn = 4,
+            CellsPerColumn = cellsPerColumn,
             ActivationThreshold = 4,
             MinThreshold = 3,
             NewSynapseCount = 6,
@@ -269,8 +271,8 @@ public class BacktrackingTmTests(ITestOutputHelper output)
         output.WriteLine($"segments {tm.SegmentCount}, synapses {tm.SynapseCount}");
         Assert.Equal(3, tm.MaxSegmentsOnAnyCell());
         Assert.Equal(8, tm.MaxSynapsesOnAnySegment());
-        // Start cells never get segments from getCellForNewSegment; the other 3 cells of each column are full.
-        Assert.True(tm.SegmentCount <= 32 * 3 * 3);
+        // Start cells never get segments from getCellForNewSegment; the other cells of each column are full.
+        Assert.True(tm.SegmentCount <= 32 * (cellsPerColumn - 1) * 3);
     }
 
     [Fact]
