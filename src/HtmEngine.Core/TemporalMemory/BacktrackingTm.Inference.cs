@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
 namespace HtmEngine.Core.TemporalMemory;
 
 public sealed partial class BacktrackingTm
@@ -48,16 +51,32 @@ public sealed partial class BacktrackingTm
         }
 
         int predictedColumns = 0;
+        byte[] predictedFlags = _infPredictedT1.Flags;
         for (int i = 0; i < activeColumns.Length; i++)
         {
             int first = activeColumns[i] * cpc;
             bool any = false;
-            for (int cell = first; cell < first + cpc; cell++)
+            if (cpc == Vector256<byte>.Count && Vector256.IsHardwareAccelerated)
             {
-                if (_infPredictedT1.Contains(cell))
+                // The usual 32 cells per column: one compare gives the column's predicted cells as a bit mask, instead
+                // of 32 flag tests whose outcomes the branch predictor cannot guess.
+                uint mask = ~Vector256.Equals(Vector256.LoadUnsafe(ref predictedFlags[first]), Vector256<byte>.Zero).ExtractMostSignificantBits();
+                any = mask != 0;
+                while (mask != 0)
                 {
-                    _infActiveT.Add(cell);
-                    any = true;
+                    _infActiveT.Add(first + BitOperations.TrailingZeroCount(mask));
+                    mask &= mask - 1;
+                }
+            }
+            else
+            {
+                for (int cell = first; cell < first + cpc; cell++)
+                {
+                    if (predictedFlags[cell] != 0)
+                    {
+                        _infActiveT.Add(cell);
+                        any = true;
+                    }
                 }
             }
 

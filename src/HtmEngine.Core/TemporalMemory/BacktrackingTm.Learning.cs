@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
 namespace HtmEngine.Core.TemporalMemory;
 
 public sealed partial class BacktrackingTm
@@ -77,15 +80,7 @@ public sealed partial class BacktrackingTm
         {
             int col = activeColumns[i];
             int first = col * cpc;
-            int predictedCell = -1;
-            for (int cell = first; cell < first + cpc; cell++)
-            {
-                if (_lrnPredictedT1.Contains(cell))
-                {
-                    predictedCell = cell;
-                    break;
-                }
-            }
+            int predictedCell = FirstMember(_lrnPredictedT1, first, cpc);
 
             if (predictedCell >= 0)
             {
@@ -352,6 +347,28 @@ public sealed partial class BacktrackingTm
         }
 
         return inSequence;
+    }
+
+    /// <summary>The lowest cell of [<paramref name="first"/>, first + <paramref name="count"/>) in <paramref name="set"/>, or −1.</summary>
+    private static int FirstMember(CellSet set, int first, int count)
+    {
+        byte[] flags = set.Flags;
+        if (count == Vector256<byte>.Count && Vector256.IsHardwareAccelerated)
+        {
+            // 32 cells per column: one compare instead of up to 32 unpredictable flag tests.
+            uint mask = ~Vector256.Equals(Vector256.LoadUnsafe(ref flags[first]), Vector256<byte>.Zero).ExtractMostSignificantBits();
+            return mask == 0 ? -1 : first + BitOperations.TrailingZeroCount(mask);
+        }
+
+        for (int cell = first; cell < first + count; cell++)
+        {
+            if (flags[cell] != 0)
+            {
+                return cell;
+            }
+        }
+
+        return -1;
     }
 
     private bool HasBrokenSegment(int cell)
