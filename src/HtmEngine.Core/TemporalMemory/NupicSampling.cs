@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HtmEngine.Core.Randomness;
 
 namespace HtmEngine.Core.TemporalMemory;
@@ -48,13 +49,16 @@ internal static class NupicSampling
         uint[] state = random.State;
         int front = random.Front;
         int rear = random.Rear;
+        ref int from = ref MemoryMarshal.GetReference(population);
+        ref int to = ref MemoryMarshal.GetReference(choices);
         for (int i = 0; i < population.Length && taken < needed; i++)
         {
-            // population.Length − i is in [1, int.MaxValue], so the single-draw rule of NextBelow holds.
-            if (FastMod(NupicRandom.Step(state, ref front, ref rear), (uint)(population.Length - i)) < (uint)(needed - taken))
-            {
-                choices[taken++] = population[i];
-            }
+            // population.Length − i is in [1, int.MaxValue], so the single-draw rule of NextBelow holds. Branch-free
+            // take: the element is written at the end of the choices either way and the end advances only if taken
+            // (the last write lands inside choices: taken < needed on every round).
+            uint draw = FastMod(NupicRandom.Step(state, ref front, ref rear), (uint)(population.Length - i));
+            Unsafe.Add(ref to, taken) = Unsafe.Add(ref from, i);
+            taken += draw < (uint)(needed - taken) ? 1 : 0;
         }
 
         random.Front = front;
