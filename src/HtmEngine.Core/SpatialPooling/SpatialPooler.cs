@@ -426,7 +426,7 @@ public sealed class SpatialPooler
                 candidates[k] = index >= _inputWidth ? index - _inputWidth : index;
             }
 
-            random.Sample(candidates, chosen);
+            NupicSampling.Sample(random, candidates, chosen); // NuPIC's sample draw for draw, without two divisions per draw
             Span<ulong> potential = _potential.AsSpan(c * _words, _words);
             BitKernels.SetBits(potential, chosen);
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using HtmEngine.Core.Randomness;
 
 namespace HtmEngine.Core.TemporalMemory;
 

@@ -1,7 +1,6 @@
 using FsCheck;
 using FsCheck.Xunit;
 using HtmEngine.Core.Randomness;
-using HtmEngine.Core.TemporalMemory;
 
 namespace HtmEngine.Tests.Property.Core.TemporalMemory;
 

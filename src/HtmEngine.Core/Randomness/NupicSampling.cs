@@ -1,8 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using HtmEngine.Core.Randomness;
 
-namespace HtmEngine.Core.TemporalMemory;
+namespace HtmEngine.Core.Randomness;
 
 /// <summary>
 /// <see cref="NupicRandom.GetUInt32"/> and <see cref="NupicRandom.Sample"/> draw for draw, without their integer
