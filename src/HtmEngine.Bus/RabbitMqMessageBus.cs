@@ -516,8 +516,8 @@ public sealed class RabbitMqMessageBus : IMessageBus
     /// A one-message-at-a-time consumer. The client does not guarantee that on its own across a connection recovery:
     /// the old channel's dispatcher keeps running the handler call in hand (and then drains the deliveries it had
     /// queued) while the recovered channel's dispatcher already delivers the requeued messages again, so two calls
-    /// would overlap (issue #7: a storer handling two messages at once on its per-message scratch space forwarded row
-    /// requests that did not match the rows stored). A gate of its own keeps the calls one at a time.
+    /// would overlap (issue #7: a storer handling two messages at once on its per-message scratch space can store one
+    /// message's samples and forward or acknowledge the other's). A gate of its own keeps the calls one at a time.
     /// </summary>
     private sealed class Subscription : SubscriptionBase
     {
@@ -610,6 +610,7 @@ public sealed class RabbitMqMessageBus : IMessageBus
     {
         private readonly BatchMessageHandler _handler;
         private readonly BatchConsumerOptions _options;
+
         // Not SingleWriter: after a connection recovery the old channel's dispatcher may still hand over the deliveries
         // it had queued while the recovered channel's dispatcher delivers too (see Subscription).
         private readonly System.Threading.Channels.Channel<Delivery> _deliveries =
