@@ -79,7 +79,10 @@ public interface IMessageBus : IAsyncDisposable
     /// <returns>A task that completes when the whole batch is confirmed.</returns>
     ValueTask PublishToExchangeAsync(string exchange, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default);
 
-    /// <summary>Starts consuming a queue. Messages reach the handler one at a time, in queue order.</summary>
+    /// <summary>
+    /// Starts consuming a queue. Messages reach the handler one at a time, in queue order; never two calls at once, not
+    /// even across a reconnection, since handlers keep per-message state.
+    /// </summary>
     /// <param name="queue">The queue (must exist).</param>
     /// <param name="handler">Decides each message's fate; an exception counts as <see cref="ConsumeOutcome.Retry"/>.</param>
     /// <param name="options">Prefetch and dead-letter threshold.</param>

@@ -512,10 +512,20 @@ public sealed class RabbitMqMessageBus : IMessageBus
         }
     }
 
+    /// <summary>
+    /// A one-message-at-a-time consumer. The client does not guarantee that on its own across a connection recovery:
+    /// the old channel's dispatcher keeps running the handler call in hand (and then drains the deliveries it had
+    /// queued) while the recovered channel's dispatcher already delivers the requeued messages again, so two calls
+    /// would overlap (issue #7: a storer handling two messages at once on its per-message scratch space can store one
+    /// message's samples and forward or acknowledge the other's). A gate of its own keeps the calls one at a time.
+    /// </summary>
     private sealed class Subscription : SubscriptionBase
     {
         private readonly MessageHandler _handler;
         private readonly ConsumerOptions _options;
+
+        // Not disposed: a delivery may still be waiting on it when the subscription is disposed (it then sees the stop).
+        private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
         public Subscription(RabbitMqMessageBus bus, IChannel channel, string queue, MessageHandler handler, ConsumerOptions options)
             : base(bus, channel, queue)
@@ -535,6 +545,29 @@ public sealed class RabbitMqMessageBus : IMessageBus
             CancellationToken cancellationToken = default)
         {
             BusMessage message = ToMessage(redelivered, properties, body, out Dictionary<string, string> headers);
+            try
+            {
+                await _oneAtATime.WaitAsync(Stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped while an earlier call still ran: the message goes back unhandled.
+                await SettleAsync(message, () => Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true).AsTask()).ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                await HandleAndSettleAsync(deliveryTag, message, headers, properties.Persistent).ConfigureAwait(false);
+            }
+            finally
+            {
+                _oneAtATime.Release();
+            }
+        }
+
+        private async Task HandleAndSettleAsync(ulong deliveryTag, BusMessage message, Dictionary<string, string> headers, bool persistent)
+        {
             ConsumeOutcome outcome;
             Exception? failure = null;
             try
@@ -553,7 +586,7 @@ public sealed class RabbitMqMessageBus : IMessageBus
             }
 
             if (outcome != ConsumeOutcome.Ack
-                && !await Bus.RequeueOrDeadLetterAsync(Queue, message, headers, properties.Persistent, outcome, failure, _options.MaxFailedAttempts).ConfigureAwait(false))
+                && !await Bus.RequeueOrDeadLetterAsync(Queue, message, headers, persistent, outcome, failure, _options.MaxFailedAttempts).ConfigureAwait(false))
             {
                 await SettleAsync(message, () => Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true).AsTask()).ConfigureAwait(false);
                 return;
@@ -577,8 +610,11 @@ public sealed class RabbitMqMessageBus : IMessageBus
     {
         private readonly BatchMessageHandler _handler;
         private readonly BatchConsumerOptions _options;
+
+        // Not SingleWriter: after a connection recovery the old channel's dispatcher may still hand over the deliveries
+        // it had queued while the recovered channel's dispatcher delivers too (see Subscription).
         private readonly System.Threading.Channels.Channel<Delivery> _deliveries =
-            System.Threading.Channels.Channel.CreateUnbounded<Delivery>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            System.Threading.Channels.Channel.CreateUnbounded<Delivery>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
         private readonly Task _loop;
 
         public BatchSubscription(RabbitMqMessageBus bus, IChannel channel, string queue, BatchMessageHandler handler, BatchConsumerOptions options)

@@ -36,7 +36,11 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _hardStop = new();
 
-    // Per-batch scratch space, reused: the handler runs one batch at a time.
+    // Per-batch scratch space, reused: the handler runs one batch at a time. The bus promises that, and _oneBatch makes
+    // sure of it: a bus that overlapped two calls (RabbitMQ's consumer did across a connection recovery, issue #7) would
+    // otherwise let one call's samples be grouped into another's half-done batch, stored under one call and forwarded
+    // or acknowledged under the other.
+    private readonly SemaphoreSlim _oneBatch = new(1, 1);
     private readonly Dictionary<string, int> _groupIndex = new(StringComparer.Ordinal);
     private readonly List<Group> _groups = [];
     private readonly List<MetricSamples> _batch = [];
@@ -205,34 +209,42 @@ public sealed class MetricStorerService : IEngineService, IAsyncDisposable
     /// <summary>The bus's batch handler (internal for tests, which hand it batches of their own making).</summary>
     internal async ValueTask<IReadOnlyList<ConsumeOutcome>> HandleBatchAsync(IReadOnlyList<BusMessage> messages, CancellationToken busToken)
     {
-        lock (_gate)
-        {
-            if (!_stopping)
-            {
-                _busy = true;
-            }
-        }
-
-        if (!_busy)
-        {
-            // Stopping: hold the batch until the subscription ends, so it goes back unacknowledged in place.
-            await Task.Delay(Timeout.Infinite, busToken).ConfigureAwait(false);
-        }
-
+        await _oneBatch.WaitAsync(busToken).ConfigureAwait(false);
         try
-        {
-            return await ProcessAsync(messages, busToken).ConfigureAwait(false);
-        }
-        finally
         {
             lock (_gate)
             {
-                _busy = false;
-                if (_stopping)
+                if (!_stopping)
                 {
-                    _idle?.TrySetResult();
+                    _busy = true;
                 }
             }
+
+            if (!_busy)
+            {
+                // Stopping: hold the batch until the subscription ends, so it goes back unacknowledged in place.
+                await Task.Delay(Timeout.Infinite, busToken).ConfigureAwait(false);
+            }
+
+            try
+            {
+                return await ProcessAsync(messages, busToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _busy = false;
+                    if (_stopping)
+                    {
+                        _idle?.TrySetResult();
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _oneBatch.Release();
         }
     }
 

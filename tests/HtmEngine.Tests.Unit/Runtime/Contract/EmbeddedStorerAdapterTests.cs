@@ -44,5 +44,6 @@ public sealed class EmbeddedStorerAdapterTests : StorerAdapterContract
     [Fact] public Task Complete_model_params() => CompleteModelParams_take_the_value_encoder_range();
     [Fact] public Task Batch_once_poison_isolated() => A_batch_is_stored_and_forwarded_once_for_all_its_messages_and_a_poison_message_costs_only_itself();
     [Fact] public Task Batch_redelivered_after_commit() => A_batch_delivered_again_after_its_commit_stores_and_forwards_nothing_twice();
+    [Fact] public Task Overlapping_handler_calls() => Overlapping_handler_calls_are_taken_one_at_a_time_and_every_row_is_stored_and_forwarded_as_itself();
     [Fact] public Task Batch_stop_hands_back() => A_batch_not_committed_when_the_storer_stops_goes_back_whole_and_is_stored_once();
 }

@@ -119,4 +119,75 @@ public abstract partial class StorerAdapterContract
         Assert.Equal([0.0, 1, 2, 3, 4, 5], (await h.RowsAsync(metric.Uid)).Select(r => r.MetricValue));
         Assert.Equal(0, await h.Bus.GetReadyCountAsync(IMessageBus.DeadLetterQueueName(h.DataQueue)));
     });
+
+    protected Task Overlapping_handler_calls_are_taken_one_at_a_time_and_every_row_is_stored_and_forwarded_as_itself() => RunAsync(async h =>
+    {
+        // What RabbitMQ's consumer did across a connection recovery (issue #7): the call in hand waits for the broker
+        // in its forward while the recovered channel delivers the next message to the handler already.
+        string a = h.Name("overlap.a");
+        var uidA = (await h.Repository.GetOrCreateCustomMetricAsync(a)).Metric.Uid;
+        await h.Repository.SetMetricStatusAsync(uidA, MetricStatus.Active);
+        var bus = new ForwardHoldingBus(h.Bus, h.DataQueue);
+        await using var storer = new MetricStorerService(h.Repository, bus, h.StorerOptions);
+        var first = storer.HandleBatchAsync([Delivered(h.DataQueue, "m1", EngineHarness.Lines(a, 3, T0))], CancellationToken.None).AsTask();
+        await bus.Held.WaitAsync(TimeSpan.FromSeconds(30));
+        var second = storer.HandleBatchAsync([Delivered(h.DataQueue, "m2", EngineHarness.Lines(a, 3, T0 + 900, 3))], CancellationToken.None).AsTask();
+        await Task.Delay(300); // the second call runs as far as it is let
+        bus.Release();
+        var outcomes = (await first).Concat(await second).ToArray();
+
+        Assert.All(outcomes, o => Assert.Equal(ConsumeOutcome.Ack, o));
+        var rows = await h.RowsAsync(uidA);
+        Assert.Equal([1L, 2, 3, 4, 5, 6], rows.Select(r => r.Rowid));
+        Assert.Equal([0.0, 1, 2, 3, 4, 5], rows.Select(r => r.MetricValue));
+        await EngineHarness.WaitUntilAsync(() => h.RequestsFor(uidA).Count >= 6, "the forwarded rows");
+        await Task.Delay(200);
+        var requests = h.RequestsFor(uidA);
+        Assert.Equal([1L, 2, 3, 4, 5, 6], requests.Select(r => r.Rowid));
+        Assert.Equal(rows.Select(r => r.MetricValue), requests.Select(r => r.Value));
+        Assert.Equal(rows.Select(r => r.Timestamp), requests.Select(r => r.Timestamp));
+    });
+
+    /// <summary>Delegates to a bus, but holds the first publish to any queue but the data queue until released.</summary>
+    private sealed class ForwardHoldingBus(IMessageBus inner, string dataQueue) : IMessageBus
+    {
+        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _holding = 1;
+
+        public Task Held => _held.Task;
+
+        public void Release() => _release.TrySetResult();
+
+        public ValueTask DeclareQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeclareQueueAsync(queue, cancellationToken);
+
+        public ValueTask DeclareFanoutExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeclareFanoutExchangeAsync(exchange, cancellationToken);
+
+        public ValueTask BindQueueAsync(string queue, string exchange, CancellationToken cancellationToken = default) => inner.BindQueueAsync(queue, exchange, cancellationToken);
+
+        public ValueTask DeleteQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeleteQueueAsync(queue, cancellationToken);
+
+        public ValueTask DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeleteExchangeAsync(exchange, cancellationToken);
+
+        public ValueTask<long> GetReadyCountAsync(string queue, CancellationToken cancellationToken = default) => inner.GetReadyCountAsync(queue, cancellationToken);
+
+        public async ValueTask PublishToQueueAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
+        {
+            if (queue != dataQueue && Interlocked.Exchange(ref _holding, 0) == 1)
+            {
+                _held.TrySetResult();
+                await _release.Task.WaitAsync(cancellationToken);
+            }
+
+            await inner.PublishToQueueAsync(queue, messages, cancellationToken);
+        }
+
+        public ValueTask PublishToExchangeAsync(string exchange, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default) => inner.PublishToExchangeAsync(exchange, messages, cancellationToken);
+
+        public ValueTask<IBusSubscription> ConsumeAsync(string queue, MessageHandler handler, ConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeAsync(queue, handler, options, cancellationToken);
+
+        public ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeBatchAsync(queue, handler, options, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
 }
