@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace HtmEngine.Core.TemporalMemory;
 
 /// <summary>
@@ -31,13 +33,15 @@ internal sealed class CellSet
 
     public bool Contains(int cell) => _flags[cell] != 0;
 
+    /// <remarks>Inlined into the phase loops that add most cells; the rare growth stays out of line.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(int cell)
     {
         if (_flags[cell] == 0)
         {
             if (_count == _members.Length)
             {
-                Reserve(_count + 1);
+                Grow();
             }
 
             _flags[cell] = 1;
@@ -78,6 +82,9 @@ internal sealed class CellSet
             Array.Resize(ref _members, size);
         }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow() => Reserve(_count + 1);
 
     /// <summary>Sorts the member list (membership is unchanged); checkpoints and samplers want cell order.</summary>
     public void SortMembers() => _members.AsSpan(0, _count).Sort();
