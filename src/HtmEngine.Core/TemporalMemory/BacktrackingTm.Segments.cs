@@ -165,7 +165,8 @@ public sealed partial class BacktrackingTm
             connected,
             updated,
             out int dead,
-            out int crossed);
+            out int crossed,
+            out int keptConnected);
 
         // The forward index follows: dead synapses lose their link (one without a link was a broken one), crossed ones
         // get their connected tag flipped. The order does not matter: each source has at most one link to seg.
@@ -207,6 +208,11 @@ public sealed partial class BacktrackingTm
         if (excess > 0)
         {
             FreeSynapsesLikeCells4(_scratchSynSrc, _scratchSynPerm, _scratchSynKind, ref kept, n, excess, seg);
+            keptConnected = 0;
+            for (int k = 0; k < kept; k++)
+            {
+                keptConnected += _scratchSynPerm[k] >= connected ? 1 : 0;
+            }
 
             // Cells4 can leave a segment above its cap (see FreeSynapsesLikeCells4); storage holds twice the cap,
             // and should a segment ever outgrow even that, the surplus new synapses are not added.
@@ -218,21 +224,17 @@ public sealed partial class BacktrackingTm
         ref float keptPerm = ref MemoryMarshal.GetArrayDataReference(_scratchSynPerm);
         ref float segPerm = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synPerm), baseIdx);
         ref int addedRef = ref MemoryMarshal.GetArrayDataReference(added);
-        int connectedCount = 0;
+        float initial = _p.InitialPermanence;
+        int initialConnected = initial >= connected ? 1 : 0;
+        int connectedCount = keptConnected + (newCount * initialConnected);
         if (newCount == 0)
         {
             _scratchSynSrc.AsSpan(0, kept).CopyTo(_synSource.AsSpan(baseIdx, kept));
             _scratchSynPerm.AsSpan(0, kept).CopyTo(_synPerm.AsSpan(baseIdx, kept));
-            for (int k = 0; k < kept; k++)
-            {
-                connectedCount += Unsafe.Add(ref keptPerm, k) >= connected ? 1 : 0;
-            }
         }
         else
         {
-            float initial = _p.InitialPermanence;
             int newLink = Link(seg, initial >= connected);
-            int initialConnected = initial >= connected ? 1 : 0;
             int a = 0;
             int b = 0;
             int w = 0;
@@ -240,10 +242,8 @@ public sealed partial class BacktrackingTm
             {
                 if (b >= newCount || (a < kept && Unsafe.Add(ref keptSrc, a) < Unsafe.Add(ref addedRef, b)))
                 {
-                    float p = Unsafe.Add(ref keptPerm, a);
                     Unsafe.Add(ref segSrc, w) = Unsafe.Add(ref keptSrc, a);
-                    Unsafe.Add(ref segPerm, w) = p;
-                    connectedCount += p >= connected ? 1 : 0;
+                    Unsafe.Add(ref segPerm, w) = Unsafe.Add(ref keptPerm, a);
                     a++;
                 }
                 else
@@ -251,7 +251,6 @@ public sealed partial class BacktrackingTm
                     int source = Unsafe.Add(ref addedRef, b);
                     Unsafe.Add(ref segSrc, w) = source;
                     Unsafe.Add(ref segPerm, w) = initial;
-                    connectedCount += initialConnected;
                     _outSynapses.Add(source, newLink);
                     b++;
                 }

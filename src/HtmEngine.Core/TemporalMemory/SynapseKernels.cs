@@ -56,7 +56,8 @@ internal static class SynapseKernels
     /// For the first <paramref name="count"/> synapses: a reinforced one (<paramref name="on"/> ≠ 0) gains
     /// <paramref name="increment"/> capped at 1, any other loses <paramref name="decrement"/> and dies at ≤ 0. Writes
     /// the survivors (source, permanence, kind) in order, the dead sources in order, and the survivors whose
-    /// permanence crossed <paramref name="connected"/> either way; returns the number of survivors.
+    /// permanence crossed <paramref name="connected"/> either way; returns the number of survivors, and
+    /// <paramref name="connectedKept"/> of them at or above <paramref name="connected"/>.
     /// </summary>
     /// <remarks>Inputs and outputs must hold at least <see cref="PaddedLength"/>(count) entries; entries past
     /// <paramref name="count"/> are read but ignored, and outputs may be written past their counts.</remarks>
@@ -70,7 +71,8 @@ internal static class SynapseKernels
         float connected,
         in PermanenceUpdateOutput output,
         out int dead,
-        out int crossed)
+        out int crossed,
+        out int connectedKept)
     {
         int padded = PaddedLength(count);
         if (sources.Length < padded || permanences.Length < padded || on.Length < padded
@@ -82,7 +84,7 @@ internal static class SynapseKernels
 
         if (!Avx512F.IsSupported)
         {
-            return UpdatePermanencesReference(count, sources, permanences, on, increment, decrement, connected, output, out dead, out crossed);
+            return UpdatePermanencesReference(count, sources, permanences, on, increment, decrement, connected, output, out dead, out crossed, out connectedKept);
         }
 
         ref int src = ref MemoryMarshal.GetReference(sources);
@@ -101,6 +103,7 @@ internal static class SynapseKernels
         int kept = 0;
         int deadCount = 0;
         int crossedCount = 0;
+        int connectedCount = 0;
         for (int k = 0; k < count; k += Lanes)
         {
             Vector512<int> s = Vector512.LoadUnsafe(ref src, (nuint)k);
@@ -127,10 +130,12 @@ internal static class SynapseKernels
             kept += BitOperations.PopCount(alive.ExtractMostSignificantBits());
             deadCount += BitOperations.PopCount(died.ExtractMostSignificantBits());
             crossedCount += BitOperations.PopCount(flipped.ExtractMostSignificantBits());
+            connectedCount += BitOperations.PopCount((nowConnected & alive).ExtractMostSignificantBits());
         }
 
         dead = deadCount;
         crossed = crossedCount;
+        connectedKept = connectedCount;
         return kept;
     }
 
@@ -145,11 +150,13 @@ internal static class SynapseKernels
         float connected,
         in PermanenceUpdateOutput output,
         out int dead,
-        out int crossed)
+        out int crossed,
+        out int connectedKept)
     {
         int kept = 0;
         dead = 0;
         crossed = 0;
+        connectedKept = 0;
         for (int k = 0; k < count; k++)
         {
             int s = sources[k];
@@ -166,6 +173,7 @@ internal static class SynapseKernels
             output.KeptPermanences[kept] = next;
             output.KeptKinds[kept] = reinforced ? (byte)1 : (byte)0;
             kept++;
+            connectedKept += next >= connected ? 1 : 0;
             if ((p >= connected) != (next >= connected))
             {
                 output.Crossed[crossed++] = (s << 1) | (next >= connected ? 1 : 0);

@@ -27,9 +27,10 @@ public class SynapseKernelProperties
             on[i] = (byte)random.Next(2);
         }
 
-        (int kept, int dead, int crossed, Outputs values) expected = Run(count, sources, permanences, on, reference: true);
-        (int kept, int dead, int crossed, Outputs values) actual = Run(count, sources, permanences, on, reference: false);
+        (int kept, int dead, int crossed, int connected, Outputs values) expected = Run(count, sources, permanences, on, reference: true);
+        (int kept, int dead, int crossed, int connected, Outputs values) actual = Run(count, sources, permanences, on, reference: false);
         return expected.kept == actual.kept && expected.dead == actual.dead && expected.crossed == actual.crossed
+            && expected.connected == actual.connected
             && expected.values.Sources.AsSpan(0, expected.kept).SequenceEqual(actual.values.Sources.AsSpan(0, actual.kept))
             && expected.values.Permanences.AsSpan(0, expected.kept).SequenceEqual(actual.values.Permanences.AsSpan(0, actual.kept))
             && expected.values.Kinds.AsSpan(0, expected.kept).SequenceEqual(actual.values.Kinds.AsSpan(0, actual.kept))
@@ -48,7 +49,7 @@ public class SynapseKernelProperties
         var output = new PermanenceUpdateOutput(new int[fine.Length], new float[fine.Length], new byte[fine.Length], new int[fine.Length], new int[fine.Length]);
         try
         {
-            SynapseKernels.UpdatePermanences(count, tooShort, perm, on, 0.1f, 0.1f, 0.5f, output, out _, out _);
+            SynapseKernels.UpdatePermanences(count, tooShort, perm, on, 0.1f, 0.1f, 0.5f, output, out _, out _, out _);
             return false;
         }
         catch (ArgumentException e)
@@ -57,14 +58,14 @@ public class SynapseKernelProperties
         }
     }
 
-    private static (int Kept, int Dead, int Crossed, Outputs Values) Run(int count, int[] sources, float[] permanences, byte[] on, bool reference)
+    private static (int Kept, int Dead, int Crossed, int Connected, Outputs Values) Run(int count, int[] sources, float[] permanences, byte[] on, bool reference)
     {
         var values = new Outputs(sources.Length);
         var output = new PermanenceUpdateOutput(values.Sources, values.Permanences, values.Kinds, values.Dead, values.Crossed);
         int kept = reference
-            ? SynapseKernels.UpdatePermanencesReference(count, sources, permanences, on, 0.1f, 0.1f, 0.5f, output, out int dead, out int crossed)
-            : SynapseKernels.UpdatePermanences(count, sources, permanences, on, 0.1f, 0.1f, 0.5f, output, out dead, out crossed);
-        return (kept, dead, crossed, values);
+            ? SynapseKernels.UpdatePermanencesReference(count, sources, permanences, on, 0.1f, 0.1f, 0.5f, output, out int dead, out int crossed, out int connected)
+            : SynapseKernels.UpdatePermanences(count, sources, permanences, on, 0.1f, 0.1f, 0.5f, output, out dead, out crossed, out connected);
+        return (kept, dead, crossed, connected, values);
     }
 
     private sealed class Outputs(int length)
