@@ -266,13 +266,13 @@ public sealed class ListenerServiceTests
     }
 
     /// <summary>Fails the first publishes with a transient-looking error, then delegates.</summary>
-    private sealed class FailingBus(IMessageBus inner, int failures) : IMessageBus
+    private sealed class FailingBus(IMessageBus inner, int failures) : ForwardingBus(inner)
     {
         private int _left = failures;
 
         public ConcurrentQueue<string?> Attempts { get; } = new();
 
-        public ValueTask PublishToQueueAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
+        public override ValueTask PublishToQueueAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
         {
             Attempts.Enqueue(messages[0].MessageId);
             if (Interlocked.Decrement(ref _left) >= 0)
@@ -280,27 +280,8 @@ public sealed class ListenerServiceTests
                 throw new IOException("connection reset (simulated)");
             }
 
-            return inner.PublishToQueueAsync(queue, messages, cancellationToken);
+            return Inner.PublishToQueueAsync(queue, messages, cancellationToken);
         }
 
-        public ValueTask DeclareQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeclareQueueAsync(queue, cancellationToken);
-
-        public ValueTask DeclareFanoutExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeclareFanoutExchangeAsync(exchange, cancellationToken);
-
-        public ValueTask BindQueueAsync(string queue, string exchange, CancellationToken cancellationToken = default) => inner.BindQueueAsync(queue, exchange, cancellationToken);
-
-        public ValueTask DeleteQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeleteQueueAsync(queue, cancellationToken);
-
-        public ValueTask DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeleteExchangeAsync(exchange, cancellationToken);
-
-        public ValueTask<long> GetReadyCountAsync(string queue, CancellationToken cancellationToken = default) => inner.GetReadyCountAsync(queue, cancellationToken);
-
-        public ValueTask PublishToExchangeAsync(string exchange, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default) => inner.PublishToExchangeAsync(exchange, messages, cancellationToken);
-
-        public ValueTask<IBusSubscription> ConsumeAsync(string queue, MessageHandler handler, ConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeAsync(queue, handler, options, cancellationToken);
-
-        public ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeBatchAsync(queue, handler, options, cancellationToken);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

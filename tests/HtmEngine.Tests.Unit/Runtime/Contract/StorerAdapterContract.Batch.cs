@@ -149,7 +149,7 @@ public abstract partial class StorerAdapterContract
     });
 
     /// <summary>Delegates to a bus, but holds the first publish to any queue but the data queue until released.</summary>
-    private sealed class ForwardHoldingBus(IMessageBus inner, string dataQueue) : IMessageBus
+    private sealed class ForwardHoldingBus(IMessageBus inner, string dataQueue) : ForwardingBus(inner)
     {
         private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -159,19 +159,7 @@ public abstract partial class StorerAdapterContract
 
         public void Release() => _release.TrySetResult();
 
-        public ValueTask DeclareQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeclareQueueAsync(queue, cancellationToken);
-
-        public ValueTask DeclareFanoutExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeclareFanoutExchangeAsync(exchange, cancellationToken);
-
-        public ValueTask BindQueueAsync(string queue, string exchange, CancellationToken cancellationToken = default) => inner.BindQueueAsync(queue, exchange, cancellationToken);
-
-        public ValueTask DeleteQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeleteQueueAsync(queue, cancellationToken);
-
-        public ValueTask DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeleteExchangeAsync(exchange, cancellationToken);
-
-        public ValueTask<long> GetReadyCountAsync(string queue, CancellationToken cancellationToken = default) => inner.GetReadyCountAsync(queue, cancellationToken);
-
-        public async ValueTask PublishToQueueAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
+        public override async ValueTask PublishToQueueAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
         {
             if (queue != dataQueue && Interlocked.Exchange(ref _holding, 0) == 1)
             {
@@ -179,15 +167,8 @@ public abstract partial class StorerAdapterContract
                 await _release.Task.WaitAsync(cancellationToken);
             }
 
-            await inner.PublishToQueueAsync(queue, messages, cancellationToken);
+            await Inner.PublishToQueueAsync(queue, messages, cancellationToken);
         }
 
-        public ValueTask PublishToExchangeAsync(string exchange, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default) => inner.PublishToExchangeAsync(exchange, messages, cancellationToken);
-
-        public ValueTask<IBusSubscription> ConsumeAsync(string queue, MessageHandler handler, ConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeAsync(queue, handler, options, cancellationToken);
-
-        public ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeBatchAsync(queue, handler, options, cancellationToken);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -104,27 +104,14 @@ public sealed class ModelRunnerBatchTests
     }
 
     /// <summary>Delegates to a bus, but keeps the batch handler instead of subscribing it, and can fail result publishes.</summary>
-    private sealed class CapturingBus(IMessageBus inner, string resultsQueue, int failResultPublishes) : IMessageBus
+    private sealed class CapturingBus(IMessageBus inner, string resultsQueue, int failResultPublishes) : HandlerCapturingBus(inner)
     {
         private int _toFail = failResultPublishes;
 
-        public BatchMessageHandler? Handler { get; private set; }
 
         public int Failures { get; private set; }
 
-        public ValueTask DeclareQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeclareQueueAsync(queue, cancellationToken);
-
-        public ValueTask DeclareFanoutExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeclareFanoutExchangeAsync(exchange, cancellationToken);
-
-        public ValueTask BindQueueAsync(string queue, string exchange, CancellationToken cancellationToken = default) => inner.BindQueueAsync(queue, exchange, cancellationToken);
-
-        public ValueTask DeleteQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeleteQueueAsync(queue, cancellationToken);
-
-        public ValueTask DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeleteExchangeAsync(exchange, cancellationToken);
-
-        public ValueTask<long> GetReadyCountAsync(string queue, CancellationToken cancellationToken = default) => inner.GetReadyCountAsync(queue, cancellationToken);
-
-        public ValueTask PublishToQueueAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
+        public override ValueTask PublishToQueueAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
         {
             if (queue == resultsQueue && _toFail > 0)
             {
@@ -133,34 +120,9 @@ public sealed class ModelRunnerBatchTests
                 throw new IOException("injected publish failure");
             }
 
-            return inner.PublishToQueueAsync(queue, messages, cancellationToken);
+            return Inner.PublishToQueueAsync(queue, messages, cancellationToken);
         }
 
-        public ValueTask PublishToExchangeAsync(string exchange, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default) => inner.PublishToExchangeAsync(exchange, messages, cancellationToken);
 
-        public ValueTask<IBusSubscription> ConsumeAsync(string queue, MessageHandler handler, ConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeAsync(queue, handler, options, cancellationToken);
-
-        public ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default)
-        {
-            Handler = handler;
-            return ValueTask.FromResult<IBusSubscription>(new IdleSubscription(queue));
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
-    private sealed class IdleSubscription(string queue) : IBusSubscription
-    {
-        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public string Queue => queue;
-
-        public Task Completion => _completion.Task;
-
-        public ValueTask DisposeAsync()
-        {
-            _completion.TrySetResult();
-            return ValueTask.CompletedTask;
-        }
     }
 }

@@ -58,25 +58,13 @@ public sealed class ModelRunnerFailureTests
     }
 
     /// <summary>Delegates to a bus but makes chosen publishes to one queue fail (1-based count of publishes to it).</summary>
-    private sealed class FlakyBus(IMessageBus inner, string queue, int[] failOnPublishes) : IMessageBus
+    private sealed class FlakyBus(IMessageBus inner, string queue, int[] failOnPublishes) : ForwardingBus(inner)
     {
         private int _publishes;
 
         public int Failures { get; private set; }
 
-        public ValueTask DeclareQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeclareQueueAsync(queue, cancellationToken);
-
-        public ValueTask DeclareFanoutExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeclareFanoutExchangeAsync(exchange, cancellationToken);
-
-        public ValueTask BindQueueAsync(string queue, string exchange, CancellationToken cancellationToken = default) => inner.BindQueueAsync(queue, exchange, cancellationToken);
-
-        public ValueTask DeleteQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeleteQueueAsync(queue, cancellationToken);
-
-        public ValueTask DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeleteExchangeAsync(exchange, cancellationToken);
-
-        public ValueTask<long> GetReadyCountAsync(string queue, CancellationToken cancellationToken = default) => inner.GetReadyCountAsync(queue, cancellationToken);
-
-        public ValueTask PublishToQueueAsync(string target, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
+        public override ValueTask PublishToQueueAsync(string target, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
         {
             if (target == queue && Array.IndexOf(failOnPublishes, Interlocked.Increment(ref _publishes)) >= 0)
             {
@@ -84,15 +72,8 @@ public sealed class ModelRunnerFailureTests
                 throw new IOException("injected publish failure");
             }
 
-            return inner.PublishToQueueAsync(target, messages, cancellationToken);
+            return Inner.PublishToQueueAsync(target, messages, cancellationToken);
         }
 
-        public ValueTask PublishToExchangeAsync(string exchange, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default) => inner.PublishToExchangeAsync(exchange, messages, cancellationToken);
-
-        public ValueTask<IBusSubscription> ConsumeAsync(string queue, MessageHandler handler, ConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeAsync(queue, handler, options, cancellationToken);
-
-        public ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeBatchAsync(queue, handler, options, cancellationToken);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

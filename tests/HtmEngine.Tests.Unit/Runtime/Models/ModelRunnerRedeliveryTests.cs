@@ -112,27 +112,14 @@ public sealed class ModelRunnerRedeliveryTests
     /// Keeps the shard's batch handler instead of subscribing it; result publishes fail now and then, either before
     /// the message reached the queue or after (the broker has it, but the publisher was told it failed).
     /// </summary>
-    private sealed class ChaosBus(IMessageBus inner, string resultsQueue, Random random) : IMessageBus
+    private sealed class ChaosBus(IMessageBus inner, string resultsQueue, Random random) : HandlerCapturingBus(inner)
     {
-        public BatchMessageHandler? Handler { get; private set; }
 
         public int FailedBefore { get; private set; }
 
         public int FailedAfter { get; private set; }
 
-        public ValueTask DeclareQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeclareQueueAsync(queue, cancellationToken);
-
-        public ValueTask DeclareFanoutExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeclareFanoutExchangeAsync(exchange, cancellationToken);
-
-        public ValueTask BindQueueAsync(string queue, string exchange, CancellationToken cancellationToken = default) => inner.BindQueueAsync(queue, exchange, cancellationToken);
-
-        public ValueTask DeleteQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeleteQueueAsync(queue, cancellationToken);
-
-        public ValueTask DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default) => inner.DeleteExchangeAsync(exchange, cancellationToken);
-
-        public ValueTask<long> GetReadyCountAsync(string queue, CancellationToken cancellationToken = default) => inner.GetReadyCountAsync(queue, cancellationToken);
-
-        public async ValueTask PublishToQueueAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
+        public override async ValueTask PublishToQueueAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
         {
             double draw = queue == resultsQueue ? random.NextDouble() : 1;
             if (draw < 0.08)
@@ -141,7 +128,7 @@ public sealed class ModelRunnerRedeliveryTests
                 throw new IOException("injected publish failure before the broker took the message");
             }
 
-            await inner.PublishToQueueAsync(queue, messages, cancellationToken);
+            await Inner.PublishToQueueAsync(queue, messages, cancellationToken);
             if (draw < 0.16)
             {
                 FailedAfter++;
@@ -149,31 +136,6 @@ public sealed class ModelRunnerRedeliveryTests
             }
         }
 
-        public ValueTask PublishToExchangeAsync(string exchange, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default) => inner.PublishToExchangeAsync(exchange, messages, cancellationToken);
 
-        public ValueTask<IBusSubscription> ConsumeAsync(string queue, MessageHandler handler, ConsumerOptions options, CancellationToken cancellationToken = default) => inner.ConsumeAsync(queue, handler, options, cancellationToken);
-
-        public ValueTask<IBusSubscription> ConsumeBatchAsync(string queue, BatchMessageHandler handler, BatchConsumerOptions options, CancellationToken cancellationToken = default)
-        {
-            Handler = handler;
-            return ValueTask.FromResult<IBusSubscription>(new IdleSubscription(queue));
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
-    private sealed class IdleSubscription(string queue) : IBusSubscription
-    {
-        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public string Queue => queue;
-
-        public Task Completion => _completion.Task;
-
-        public ValueTask DisposeAsync()
-        {
-            _completion.TrySetResult();
-            return ValueTask.CompletedTask;
-        }
     }
 }
