@@ -32,7 +32,7 @@ public sealed class EndToEndScenario : IScenario
     public string Description => "Graphite TCP to scores stored and published, whole engine: samples/s and mismatches";
 
     /// <inheritdoc />
-    public string Usage => "e2e [--backend embedded|servers] [--metrics 20] [--rows 400] [--shards 0] [--connections 4] [--memory-budget-mb <conf>] [--skip-check]";
+    public string Usage => "e2e [--backend embedded|servers] [--metrics 20] [--rows 400] [--shards 0] [--connections 4] [--rate 0] [--memory-budget-mb <conf>] [--skip-check]";
 
     /// <inheritdoc />
     public async Task<int> RunAsync(ScenarioArguments args, TextWriter output, CancellationToken cancellationToken)
@@ -44,6 +44,7 @@ public sealed class EndToEndScenario : IScenario
         int rows = args.GetInt("rows", 400, 1, 1_000_000);
         int shards = args.GetInt("shards", 0, 0, 4096);
         int connections = args.GetInt("connections", 4, 1, 256);
+        int sendRate = args.GetInt("rate", 0, 0, 10_000_000);
         int budgetMb = args.GetInt("memory-budget-mb", 0, 0, 1 << 20);
         bool skipCheck = args.GetFlag("skip-check");
         args.ThrowIfUnknown();
@@ -60,7 +61,7 @@ public sealed class EndToEndScenario : IScenario
             engine = engine with { ModelSwapper = engine.ModelSwapper with { MemoryBudgetMb = budgetMb } };
         }
 
-        output.WriteLine($"e2e: {metrics} metrics x {rows} rows over {connections} connection(s), backend {backend}, {EngineComposition.Shards(engine)} shard(s)");
+        output.WriteLine($"e2e: {metrics} metrics x {rows} rows over {connections} connection(s){(sendRate > 0 ? $" at {sendRate} samples/s" : string.Empty)}, backend {backend}, {EngineComposition.Shards(engine)} shard(s)");
         var runtime = await EngineRuntime.OpenAsync(EngineComposition.Runtime(engine), cancellationToken: cancellationToken).ConfigureAwait(false);
         var started = new List<IEngineService>();
         string subscriberQueue = engine.MetricStreamer.ResultsExchangeName + ".loadtest";
@@ -147,7 +148,7 @@ public sealed class EndToEndScenario : IScenario
             for (int c = 0; c < connections; c++)
             {
                 int connection = c;
-                senders[c] = Task.Run(() => SendAsync(listener.LocalEndPoint!.Port, names, connection, connections, rows, start, cancellationToken), cancellationToken);
+                senders[c] = Task.Run(() => SendAsync(listener.LocalEndPoint!.Port, names, connection, connections, rows, start, sendRate / (double)connections, cancellationToken), cancellationToken);
             }
 
             await Task.WhenAll(senders).ConfigureAwait(false);
@@ -229,25 +230,56 @@ public sealed class EndToEndScenario : IScenario
         return Math.Round(50 + (30 * Math.Sin(((i + (metric * 17)) * 2 * Math.PI) / 288)) + (5 * noise), 2);
     }
 
-    private static async Task SendAsync(int port, string[] names, int connection, int connections, int rows, DateTime start, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the history of every <paramref name="connections"/>-th metric, row by row (each row's samples of all
+    /// those metrics, then the next row), as fast as the socket takes it, or at <paramref name="samplesPerSecond"/>
+    /// when that is positive: a steady stream instead of one burst, so that the storer keeps up with small batches
+    /// and any backlog forms further down, where it would in a long-running engine.
+    /// </summary>
+    private static async Task SendAsync(int port, string[] names, int connection, int connections, int rows, DateTime start, double samplesPerSecond, CancellationToken cancellationToken)
     {
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken).ConfigureAwait(false);
         var stream = client.GetStream();
         var text = new StringBuilder(1 << 16);
+        // Paced runs write small pieces (about 20 ms of samples) so the listener sees a stream, not bursts.
+        int piece = samplesPerSecond > 0 ? Math.Max(1, (int)(samplesPerSecond / 50)) : int.MaxValue;
+        int inPiece = 0;
+        long sent = 0;
+        var clock = Stopwatch.StartNew();
         for (int i = 0; i < rows; i++)
         {
             long epoch = (long)(start.AddMinutes(5 * i) - DateTime.UnixEpoch).TotalSeconds;
             for (int m = connection; m < names.Length; m += connections)
             {
                 text.Append(names[m]).Append(' ').Append(Value(m, i).ToString("R", CultureInfo.InvariantCulture)).Append(' ').Append(epoch).Append('\n');
+                sent++;
+                if (++inPiece >= piece)
+                {
+                    await WriteAsync(stream, text, cancellationToken).ConfigureAwait(false);
+                    inPiece = 0;
+                    double due = sent / samplesPerSecond;
+                    double ahead = due - clock.Elapsed.TotalSeconds;
+                    if (ahead > 0)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(ahead), cancellationToken).ConfigureAwait(false);
+                    }
+                }
             }
 
             if (text.Length > 60_000 || i == rows - 1)
             {
-                await stream.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()), cancellationToken).ConfigureAwait(false);
-                text.Clear();
+                await WriteAsync(stream, text, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    private static async Task WriteAsync(NetworkStream stream, StringBuilder text, CancellationToken cancellationToken)
+    {
+        if (text.Length > 0)
+        {
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()), cancellationToken).ConfigureAwait(false);
+            text.Clear();
         }
     }
 

@@ -21,6 +21,7 @@ public static class ConfigSchema
         new("application", "repository", "passwd", ValueKind.Secret, "", "MySQL password"),
         new("application", "repository", "port", ValueKind.Port, "3306", "MySQL TCP port"),
         new("application", "repository", "sqlite_path", ValueKind.DataPath, "var/htmengine.db", "embedded SQLite file when host is empty; relative to the application root"),
+        new("application", "repository", "retry_budget_seconds", ValueKind.Integer, "30", "seconds a repository call retries transient errors (lost connection, deadlock, server restart) with back-off before it reports them; 0 = no retries") { Min = 0, Max = 86_400 },
         new("application", "metric_streamer", "results_exchange_name", ValueKind.Text, "htmengine.model.results", "fanout exchange that receives model results"),
         new("application", "metric_streamer", "chunk_size", ValueKind.Integer, "1440", "max records per batch streamed to a model") { Min = 1 },
         new("application", "metric_collector", "poll_interval", ValueKind.Integer, "60", "seconds between polls of app-specific collectors (unused by the engine)") { Min = 1 },
@@ -39,6 +40,10 @@ public static class ConfigSchema
         new("application", "metric_garbage_collector", "threshold_days", ValueKind.Integer, "90", "metric_data rows older than this many days are deleted by the gc service (never a metric's newest statistics_sample_size scored rows)") { Min = 1 },
         new("application", "metric_garbage_collector", "interval_seconds", ValueKind.Integer, "3600", "seconds between passes of the gc service") { Min = 1 },
         new("application", "metric_garbage_collector", "batch_size", ValueKind.Integer, "1000", "rows the gc service deletes per transaction") { Min = 1, Max = 1000000 },
+        // Both BatchConsumerOptions limits of the storer, the shard runners and the anomaly service. The
+        // runners' prefetch is twice max_messages and must fit RabbitMQ's 16-bit prefetch count.
+        new("application", "batch_consume", "max_messages", ValueKind.Integer, "64", "most messages a stage (storer, model runner, anomaly service) takes from its queue as one unit; 1 = one at a time") { Min = 1, Max = ushort.MaxValue / 2 },
+        new("application", "batch_consume", "max_bytes", ValueKind.Integer, "8388608", "about the most message body bytes in one such unit (a larger single message still comes alone)") { Min = 1 },
         new("application", "web", "listen", ValueKind.Endpoint, "127.0.0.1:8080", "address:port of the HTTP API and pages"),
         new("application", "web", "token", ValueKind.Secret, "", "bearer token that POST/PUT/DELETE calls of the HTTP API must send; required when listen is not a loopback address"),
 

@@ -7,7 +7,8 @@ namespace HtmEngine.Server.Configuration;
 /// <param name="Password">MySQL password.</param>
 /// <param name="Port">MySQL TCP port.</param>
 /// <param name="SqlitePath">Absolute path of the embedded database file.</param>
-public sealed record RepositoryOptions(string Database, string Host, string User, string Password, int Port, string SqlitePath)
+/// <param name="RetryBudgetSeconds">Seconds a repository call retries transient errors before reporting them.</param>
+public sealed record RepositoryOptions(string Database, string Host, string User, string Password, int Port, string SqlitePath, int RetryBudgetSeconds)
 {
     /// <summary>True when no MySQL host is configured: the engine keeps its data in <see cref="SqlitePath"/>.</summary>
     public bool UsesEmbeddedStorage => Host.Length == 0;
@@ -54,6 +55,11 @@ public sealed record MetricCollectorOptions(int PollInterval, int MetricErrorGra
 /// <param name="SampleSize">Records of history used.</param>
 public sealed record AnomalyLikelihoodOptions(int MinSampleSize, int RefreshRate, int SampleSize);
 
+/// <summary>application.conf <c>[batch_consume]</c>: how many waiting messages the storer, the model runners and the anomaly service handle as one unit.</summary>
+/// <param name="MaxMessages">Most messages per unit.</param>
+/// <param name="MaxBytes">About the most body bytes per unit.</param>
+public sealed record BatchConsumeOptions(int MaxMessages, int MaxBytes);
+
 /// <summary>The metric garbage collector (service <c>gc</c>, off by default).</summary>
 /// <param name="ThresholdDays">Rows older than this many days may be deleted.</param>
 /// <param name="IntervalSeconds">Seconds between passes.</param>
@@ -96,6 +102,7 @@ public sealed record WebOptions(ListenEndpoint Listen, string Token)
 /// <param name="ModelSwapper">model-swapper.conf.</param>
 /// <param name="Bus">rabbitmq.conf.</param>
 /// <param name="GarbageCollector">application.conf [metric_garbage_collector].</param>
+/// <param name="BatchConsume">application.conf [batch_consume].</param>
 public sealed record EngineOptions(
     string Directory,
     bool Profiling,
@@ -108,7 +115,8 @@ public sealed record EngineOptions(
     string CheckpointRoot,
     ModelSwapperOptions ModelSwapper,
     BusOptions Bus,
-    MetricGarbageCollectorConfig GarbageCollector)
+    MetricGarbageCollectorConfig GarbageCollector,
+    BatchConsumeOptions BatchConsume)
 {
     /// <summary>True when the repository is the embedded SQLite file.</summary>
     public bool UsesEmbeddedStorage => Repository.UsesEmbeddedStorage;
@@ -132,7 +140,8 @@ public sealed record EngineOptions(
                 v.Text(App, "repository", "user"),
                 v.Text(App, "repository", "passwd"),
                 v.Port(App, "repository", "port"),
-                v.Text(App, "repository", "sqlite_path")),
+                v.Text(App, "repository", "sqlite_path"),
+                (int)v.Integer(App, "repository", "retry_budget_seconds")),
             new MetricStreamerOptions(
                 v.Text(App, "metric_streamer", "results_exchange_name"),
                 (int)v.Integer(App, "metric_streamer", "chunk_size")),
@@ -172,6 +181,9 @@ public sealed record EngineOptions(
             new MetricGarbageCollectorConfig(
                 (int)v.Integer(App, "metric_garbage_collector", "threshold_days"),
                 (int)v.Integer(App, "metric_garbage_collector", "interval_seconds"),
-                (int)v.Integer(App, "metric_garbage_collector", "batch_size")));
+                (int)v.Integer(App, "metric_garbage_collector", "batch_size")),
+            new BatchConsumeOptions(
+                (int)v.Integer(App, "batch_consume", "max_messages"),
+                (int)v.Integer(App, "batch_consume", "max_bytes")));
     }
 }

@@ -23,7 +23,7 @@ public static class EngineComposition
         var r = engine.Repository;
         var b = engine.Bus;
         return new EngineRuntimeOptions(
-            new StorageOptions(r.Host, r.Port, r.Database, r.User, r.Password, r.SqlitePath),
+            new StorageOptions(r.Host, r.Port, r.Database, r.User, r.Password, r.SqlitePath) { RetryBudget = TimeSpan.FromSeconds(r.RetryBudgetSeconds) },
             b.UsesInProcessBus ? null : new RabbitMqBusOptions(b.Host, b.Port, b.VirtualHost, b.User, b.Password),
             engine.MetricListener.QueueName,
             engine.ModelSwapper.ResultsQueue,
@@ -51,6 +51,8 @@ public static class EngineComposition
         return new ModelRunnerOptions(m.ModelInputQueuePrefix, m.ResultsQueue, Shards(engine), m.MemoryBudgetMb * 1024L * 1024L, engine.CheckpointRoot)
         {
             ChunkSize = engine.MetricStreamer.ChunkSize,
+            BatchMessages = engine.BatchConsume.MaxMessages,
+            BatchBytes = engine.BatchConsume.MaxBytes,
         };
     }
 
@@ -63,6 +65,8 @@ public static class EngineComposition
         return new MetricStorerOptions(engine.MetricListener.QueueName, engine.ModelSwapper.ModelInputQueuePrefix, Shards(engine))
         {
             ChunkSize = engine.MetricStreamer.ChunkSize,
+            BatchMessages = engine.BatchConsume.MaxMessages,
+            BatchBytes = engine.BatchConsume.MaxBytes,
         };
     }
 
@@ -93,7 +97,11 @@ public static class EngineComposition
     public static AnomalyServiceOptions Anomaly(EngineOptions engine)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        return new AnomalyServiceOptions(engine.ModelSwapper.ResultsQueue, engine.MetricStreamer.ResultsExchangeName, Likelihood(engine));
+        return new AnomalyServiceOptions(engine.ModelSwapper.ResultsQueue, engine.MetricStreamer.ResultsExchangeName, Likelihood(engine))
+        {
+            BatchMessages = engine.BatchConsume.MaxMessages,
+            BatchBytes = engine.BatchConsume.MaxBytes,
+        };
     }
 
     /// <summary>The garbage collector's options; it keeps the likelihood's whole sample of every metric.</summary>

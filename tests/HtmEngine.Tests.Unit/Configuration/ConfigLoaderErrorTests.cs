@@ -53,6 +53,27 @@ public class ConfigLoaderErrorTests
         Assert.Equal($"{config.PathOf("application")}:{line}: [metric_streamer] chunk_size: expected a whole number from 1 to 2147483647, got 'lots'", message);
     }
 
+    [Theory]
+    [InlineData("max_messages", "0", "1 to 32767")]
+    [InlineData("max_messages", "40000", "1 to 32767")]
+    [InlineData("max_bytes", "8MiB", "1 to 2147483647")]
+    public void Bad_batch_limit_names_file_line_section_and_key(string key, string written, string range)
+    {
+        using var config = TempConfig.CopyOf();
+        int line = config.Replace("application", key + " =", $"{key} = {written}");
+        var message = LoadError(config);
+        Assert.Equal($"{config.PathOf("application")}:{line}: [batch_consume] {key}: expected a whole number from {range}, got '{written}'", message);
+    }
+
+    [Fact]
+    public void Negative_retry_budget_names_file_line_section_and_key()
+    {
+        using var config = TempConfig.CopyOf();
+        int line = config.Replace("application", "retry_budget_seconds", "retry_budget_seconds = -5");
+        var message = LoadError(config);
+        Assert.Equal($"{config.PathOf("application")}:{line}: [repository] retry_budget_seconds: expected a whole number from 0 to 86400, got '-5'", message);
+    }
+
     [Fact]
     public void Number_below_its_minimum_is_rejected()
     {

@@ -1,4 +1,9 @@
+using HtmEngine.Runtime.Anomaly;
+using HtmEngine.Runtime.Models;
+using HtmEngine.Runtime.Storer;
 using HtmEngine.Server.Configuration;
+using HtmEngine.Server.Hosting;
+using HtmEngine.Storage;
 
 namespace HtmEngine.Tests.Unit.Configuration;
 
@@ -111,5 +116,55 @@ public class ConfigLoaderTests
         using var config = TempConfig.CopyOf();
         config.Replace("application", "profiling", "profiling = Yes");
         Assert.True(ConfigLoader.Load(config.Directory, s_environment).Profiling);
+    }
+
+    [Fact]
+    public void Batch_limits_and_retry_budget_left_out_mean_the_services_own_defaults()
+    {
+        using var config = TempConfig.CopyOf();
+        config.Replace("application", "retry_budget_seconds", "# retry_budget_seconds removed");
+        config.Replace("application", "max_messages", "max_messages =");
+        config.Replace("application", "max_bytes", "# max_bytes removed");
+        var engine = ConfigLoader.Load(config.Directory, s_environment);
+        Assert.Equal(new BatchConsumeOptions(64, 8 * 1024 * 1024), engine.BatchConsume);
+        Assert.Equal(30, engine.Repository.RetryBudgetSeconds);
+
+        // The schema's defaults are the option records' own, so leaving the keys out changes nothing.
+        Assert.Equal(new StorageOptions("", 0, "", "", "", "").RetryBudget, EngineComposition.Runtime(engine).Storage.RetryBudget);
+        var storer = new MetricStorerOptions("q", "p.", 1);
+        Assert.Equal((storer.BatchMessages, storer.BatchBytes), (EngineComposition.Storer(engine).BatchMessages, EngineComposition.Storer(engine).BatchBytes));
+        var models = new ModelRunnerOptions("p.", "r", 1, 1 << 30, "/tmp");
+        Assert.Equal((models.BatchMessages, models.BatchBytes), (EngineComposition.Models(engine).BatchMessages, EngineComposition.Models(engine).BatchBytes));
+        var anomaly = new AnomalyServiceOptions("r", "x", EngineComposition.Likelihood(engine));
+        Assert.Equal((anomaly.BatchMessages, anomaly.BatchBytes), (EngineComposition.Anomaly(engine).BatchMessages, EngineComposition.Anomaly(engine).BatchBytes));
+    }
+
+    [Fact]
+    public void Batch_limits_and_retry_budget_reach_every_service()
+    {
+        using var config = TempConfig.CopyOf();
+        config.Replace("application", "retry_budget_seconds", "retry_budget_seconds = 0");
+        config.Replace("application", "max_messages", "max_messages = 1");
+        config.Replace("application", "max_bytes", "max_bytes = 65536");
+        var engine = ConfigLoader.Load(config.Directory, s_environment);
+        Assert.Equal(TimeSpan.Zero, EngineComposition.Runtime(engine).Storage.RetryBudget);
+        Assert.Equal((1, 65536), (EngineComposition.Storer(engine).BatchMessages, EngineComposition.Storer(engine).BatchBytes));
+        Assert.Equal((1, 65536), (EngineComposition.Models(engine).BatchMessages, EngineComposition.Models(engine).BatchBytes));
+        Assert.Equal((1, 65536), (EngineComposition.Anomaly(engine).BatchMessages, EngineComposition.Anomaly(engine).BatchBytes));
+        EngineComposition.Storer(engine).Validate();
+        EngineComposition.Models(engine).Validate();
+    }
+
+    [Fact]
+    public void Batch_limits_take_an_environment_override()
+    {
+        var environment = new Dictionary<string, string>(s_environment)
+        {
+            ["_NTA_UTILS_CONFIG__APPLICATION__BATCH_CONSUME__MAX_MESSAGES"] = "256",
+            ["_NTA_UTILS_CONFIG__APPLICATION__REPOSITORY__RETRY_BUDGET_SECONDS"] = "120",
+        };
+        var engine = ConfigLoader.Load(TempConfig.ShippedConf, environment);
+        Assert.Equal(256, EngineComposition.Models(engine).BatchMessages);
+        Assert.Equal(TimeSpan.FromSeconds(120), EngineComposition.Runtime(engine).Storage.RetryBudget);
     }
 }

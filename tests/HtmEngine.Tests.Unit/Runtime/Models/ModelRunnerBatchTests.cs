@@ -53,6 +53,67 @@ public sealed class ModelRunnerBatchTests
     }
 
     [Fact]
+    public async Task A_batch_that_interleaves_metrics_steps_each_model_through_all_its_rows_at_once_with_the_same_scores()
+    {
+        // A budget below one model: a model is loaded again whenever another one was stepped in between, so the
+        // loads count how often the shard switched models.
+        await using var h = await RunnerHarness.CreateAsync(shards: 1);
+        h.Options = h.Options with { MemoryBudgetBytes = 1 };
+        var capture = new CapturingBus(h.Bus, h.Options.ResultsQueue, failResultPublishes: 0);
+        h.ServiceBus = capture;
+        await using var service = await h.StartAsync();
+        string queue = h.QueueOf("x");
+        const int Rows = 40;
+        const int PerMessage = 10;
+        string[] uids = [await h.CreateMetricAsync("group-a"), await h.CreateMetricAsync("group-b"), await h.CreateMetricAsync("group-c")];
+        var defines = new BusMessage[uids.Length];
+        for (int m = 0; m < uids.Length; m++)
+        {
+            defines[m] = Delivered(queue, "define-" + m, ModelRequest.Define(uids[m], "c" + m, RunnerHarness.Definition));
+        }
+
+        Assert.All(await capture.Handler!(defines, CancellationToken.None), o => Assert.Equal(ConsumeOutcome.Ack, o));
+        var rows = new List<MetricDataRow>[uids.Length];
+        for (int m = 0; m < uids.Length; m++)
+        {
+            await h.StoreAsync(uids[m], RunnerHarness.Series(Rows, m + 1));
+            rows[m] = [.. await h.Repository.GetMetricDataAsync(new MetricDataQuery { Uid = uids[m] })];
+        }
+
+        // Messages as a storer forwards them when each of its batches holds a few rows of every metric: a, b, c, a, b, c, ...
+        var batch = new List<BusMessage>();
+        for (int first = 0; first < Rows; first += PerMessage)
+        {
+            for (int m = 0; m < uids.Length; m++)
+            {
+                var requests = new ModelRequest[PerMessage];
+                for (int i = 0; i < PerMessage; i++)
+                {
+                    var row = rows[m][first + i];
+                    requests[i] = ModelRequest.ForRow(uids[m], row.Rowid, row.Timestamp, row.MetricValue);
+                }
+
+                batch.Add(Delivered(queue, $"rows-{m}-{first}", requests));
+            }
+        }
+
+        long loadsBefore = service.Counters.Snapshot().ModelsLoaded;
+        var outcomes = await capture.Handler!(batch, CancellationToken.None);
+
+        Assert.All(outcomes, o => Assert.Equal(ConsumeOutcome.Ack, o));
+        Assert.Equal(uids.Length, service.Counters.Snapshot().ModelsLoaded - loadsBefore); // once per metric, not once per message
+        for (int m = 0; m < uids.Length; m++)
+        {
+            await h.WaitForScoresAsync(uids[m], Rows);
+            h.AssertScoresEqual(uids[m], await h.ReferenceScoresAsync(uids[m]), Rows);
+            Assert.Equal(Enumerable.Range(1, Rows).Select(i => rows[m][i - 1].Rowid), h.InferencesOf(uids[m]).Select(r => r.Rowid));
+        }
+
+        Assert.Equal(0, service.Counters.Snapshot().RowsCaughtUp);
+        await service.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task A_batch_whose_results_cannot_be_published_is_handled_again_one_message_at_a_time_and_loses_nothing()
     {
         await using var h = await RunnerHarness.CreateAsync(shards: 1);

@@ -49,7 +49,9 @@ public sealed class ModelRunnerDeterminismTests
     public async Task b_Models_evicted_and_reloaded_every_K_rows_under_a_tiny_budget_score_the_same()
     {
         await using var h = await RunnerHarness.CreateAsync(shards: 1);
-        h.Options = h.Options with { MemoryBudgetBytes = 1 }; // nothing fits: every message ends with all models evicted
+        // Nothing fits: every message ends with all models evicted. One message per unit: a batch would step each
+        // metric's rows of all its messages together (ShardRunner.OrderByMetric) and swap far less than this test wants.
+        h.Options = h.Options with { MemoryBudgetBytes = 1, BatchMessages = 1 };
         await using var service = await h.StartAsync();
         string[] uids = [await h.CreateMetricAsync("swap-a"), await h.CreateMetricAsync("swap-b"), await h.CreateMetricAsync("swap-c")];
         Sample[][] series = [RunnerHarness.Series(Rows, 1), RunnerHarness.Series(Rows, 2), RunnerHarness.Series(Rows, 3)];
