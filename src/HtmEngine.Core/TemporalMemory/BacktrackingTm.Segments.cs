@@ -421,7 +421,8 @@ public sealed partial class BacktrackingTm
 
         if (newSynapses)
         {
-            n += ChooseCellsToLearnFrom(seg, _p.NewSynapseCount - n, sortedState, destination.AsSpan(n));
+            // The sources just found on state are the only state cells on the segment (sortedState lists state).
+            n += ChooseCellsToLearnFrom(seg, _p.NewSynapseCount - n, sortedState, destination.AsSpan(0, n), destination.AsSpan(n));
         }
 
         return n;
@@ -432,7 +433,7 @@ public sealed partial class BacktrackingTm
     /// all of them if there are at most <paramref name="wanted"/>, one by getUInt32 if one is wanted, else a
     /// selection sample in cell order.
     /// </summary>
-    private int ChooseCellsToLearnFrom(int seg, int wanted, ReadOnlySpan<int> sortedState, Span<int> destination)
+    private int ChooseCellsToLearnFrom(int seg, int wanted, ReadOnlySpan<int> sortedState, ReadOnlySpan<int> sourcesOnState, Span<int> destination)
     {
         if (wanted <= 0 || sortedState.Length == 0)
         {
@@ -448,15 +449,14 @@ public sealed partial class BacktrackingTm
         }
         else
         {
-            // Difference by marks: the segment's sources are flagged, then every state cell is written and the end
-            // advances past the unflagged ones. Unlike a merge of the two sorted lists this has no chain of loads and
-            // compares from one round to the next; the candidates keep the state's (sorted) order.
-            int count = _segSynCount[seg];
-            ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), seg * _maxSyn);
+            // Difference by marks: the segment's sources that are on in the state (the only state cells the segment
+            // has, found by BuildUpdate) are flagged, then every state cell is written and the end advances past the
+            // unflagged ones. Unlike a merge of the two sorted lists this has no chain of loads and compares from one
+            // round to the next; the candidates keep the state's (sorted) order.
             ref byte flag = ref MemoryMarshal.GetArrayDataReference(_setFlag);
-            for (int k = 0; k < count; k++)
+            for (int k = 0; k < sourcesOnState.Length; k++)
             {
-                Unsafe.Add(ref flag, Unsafe.Add(ref src, k)) = 1;
+                Unsafe.Add(ref flag, sourcesOnState[k]) = 1;
             }
 
             ref int st = ref MemoryMarshal.GetReference(sortedState);
@@ -468,9 +468,9 @@ public sealed partial class BacktrackingTm
                 nc += Unsafe.Add(ref flag, c) == 0 ? 1 : 0;
             }
 
-            for (int k = 0; k < count; k++)
+            for (int k = 0; k < sourcesOnState.Length; k++)
             {
-                Unsafe.Add(ref flag, Unsafe.Add(ref src, k)) = 0;
+                Unsafe.Add(ref flag, sourcesOnState[k]) = 0;
             }
         }
 
