@@ -8,8 +8,11 @@ public sealed partial class BacktrackingTm
     private void UpdateInferenceState(ReadOnlySpan<int> activeColumns)
     {
         // The t−1 confidences of Cells4 are never read by this algorithm, so only the t arrays are kept.
-        _infActiveT1.CopyFrom(_infActiveT);
-        _infPredictedT1.CopyFrom(_infPredictedT);
+        // t becomes t−1 by swapping the sets instead of copying them: the phases below clear the t sets before they
+        // read or fill them (InferPhase1 the active set, InferPhase2 the predicted one; see InferBacktrack for the one
+        // path that needs the predicted set back).
+        (_infActiveT1, _infActiveT) = (_infActiveT, _infActiveT1);
+        (_infPredictedT1, _infPredictedT) = (_infPredictedT, _infPredictedT1);
         if (_p.MaxInfBacktrack > 0)
         {
             if (_infPatterns.Count > _p.MaxInfBacktrack)
@@ -271,6 +274,8 @@ public sealed partial class BacktrackingTm
         int n = _infPatterns.Count;
         if (n <= 0)
         {
+            // Nothing to replay: the predictions stay those of t−1, as when Cells4 copies t into t−1.
+            _infPredictedT.CopyFrom(_infPredictedT1);
             return;
         }
 

@@ -8,8 +8,10 @@ public sealed partial class BacktrackingTm
 {
     private void UpdateLearningState(ReadOnlySpan<int> activeColumns)
     {
-        _lrnPredictedT1.CopyFrom(_lrnPredictedT);
-        _lrnActiveT1.CopyFrom(_lrnActiveT);
+        // Swapped rather than copied, as in inference: LearnPhase1 or SetStartCells refill the active set and
+        // LearnPhase2 (also in a backtrack's replays) the predicted one before either is read.
+        (_lrnPredictedT1, _lrnPredictedT) = (_lrnPredictedT, _lrnPredictedT1);
+        (_lrnActiveT1, _lrnActiveT) = (_lrnActiveT, _lrnActiveT1);
         if (_p.MaxLrnBacktrack > 0)
         {
             if (_lrnPatterns.Count > _p.MaxLrnBacktrack)

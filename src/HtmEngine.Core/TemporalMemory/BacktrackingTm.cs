@@ -81,10 +81,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly byte[] _setFlag;
 
     // Inference state.
-    private readonly CellSet _infActiveT;
-    private readonly CellSet _infActiveT1;
-    private readonly CellSet _infPredictedT;
-    private readonly CellSet _infPredictedT1;
+    private CellSet _infActiveT;
+    private CellSet _infActiveT1; // swapped with its t/t−1 twin each step (see UpdateInferenceState)
+    private CellSet _infPredictedT;
+    private CellSet _infPredictedT1; // swapped with its t/t−1 twin each step (see UpdateInferenceState)
     private readonly CellSet _backupActive;
     private readonly CellSet _backupPredictedT1;
     private readonly float[] _cellConfidence;
@@ -103,10 +103,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly PatternQueue _infPatterns;
 
     // Learning state.
-    private readonly CellSet _lrnActiveT;
-    private readonly CellSet _lrnActiveT1;
-    private readonly CellSet _lrnPredictedT;
-    private readonly CellSet _lrnPredictedT1;
+    private CellSet _lrnActiveT;
+    private CellSet _lrnActiveT1; // swapped with its t/t−1 twin each step (see UpdateInferenceState)
+    private CellSet _lrnPredictedT;
+    private CellSet _lrnPredictedT1; // swapped with its t/t−1 twin each step (see UpdateInferenceState)
     private readonly PatternQueue _lrnPatterns;
     private readonly byte[] _colActive;
 

@@ -77,6 +77,42 @@ public class BacktrackingTmTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Without_inference_backtracking_an_out_of_sequence_input_keeps_the_last_predictions()
+    {
+        // Nothing to replay (maxInfBacktrack 0): the predictions made at t−1 stand, as when Cells4 copies its t state
+        // into t−1 and returns from the backtrack at once. The TM swaps its t and t−1 sets instead of copying them,
+        // so this path must hand the t−1 predictions back.
+        var tm = new BacktrackingTm(new BacktrackingTmParameters { MaxInfBacktrack = 0 });
+        int[][] seq = TmStreams.Sequence(10, seed: 11);
+        // Without backtracking an out-of-sequence input freezes inference until a reset, so every pass starts on one.
+        for (int rep = 0; rep < 30; rep++)
+        {
+            tm.Reset();
+            for (int i = 0; i < seq.Length; i++)
+            {
+                tm.Compute(seq[i], learn: true);
+            }
+        }
+
+        tm.Reset();
+        for (int i = 0; i < 3; i++)
+        {
+            tm.Compute(seq[i], learn: true);
+        }
+
+        int expected = tm.CountPredicted(seq[3]);
+        Assert.True(expected >= 30, $"the learnt sequence must be predicted ({expected} of 40 columns)");
+        int[] novel = TmStreams.RandomSet(new Random(999));
+        Assert.True(tm.CountPredicted(novel) < 20, "the novel input must be out of sequence for this test");
+        tm.Compute(novel, learn: false);
+        Assert.Equal(expected, tm.CountPredicted(seq[3]));
+
+        // Those predictions are also what the next input is matched against: the sequence goes on where it was.
+        tm.Compute(seq[3], learn: false);
+        Assert.True(tm.CountPredicted(seq[4]) >= 30, $"after resuming, {tm.CountPredicted(seq[4])} of 40 columns predicted");
+    }
+
+    [Fact]
     public void Inference_recovers_after_an_out_of_order_element()
     {
         var tm = new BacktrackingTm(new BacktrackingTmParameters());
