@@ -42,6 +42,12 @@ public static class Program
             return 2;
         }
 
+        if (Array.IndexOf(args, "--help", 1) >= 0 || Array.IndexOf(args, "-h", 1) >= 0)
+        {
+            Console.Out.WriteLine(scenario.Usage);
+            return 0;
+        }
+
         ScenarioArguments options;
         try
         {
