@@ -134,43 +134,13 @@ public sealed partial class BacktrackingTm
         int iteration = _lrnIteration;
         bool early = iteration <= s_dutyCycleTiers[1];
         double alpha = early ? 0.0 : PrepareDecay(iteration);
-        double[] decay = _decayTable;
         for (int q = 0; q < n; q++)
         {
             int seg = qual[q];
             ref SegmentState state = ref segs[seg];
             int cell = state.Cell;
 
-            // DutyCycle(seg, active: false, readOnly: false), inlined with the tier's rate and the decay table hoisted:
-            // an old model qualifies thousands of segments per call and the call was a tenth of the step.
-            float dc;
-            if (early)
-            {
-                dc = (float)_segPositive[seg] / iteration;
-                state.LastDcIteration = iteration;
-                state.LastDc = dc;
-            }
-            else
-            {
-                int age = iteration - state.LastDcIteration;
-                if (age == 0)
-                {
-                    dc = state.LastDc;
-                }
-                else
-                {
-                    double factor = (uint)age < DecayTableSize ? decay[age] : 0.0;
-                    if (factor == 0.0)
-                    {
-                        factor = DecayFactor(alpha, age);
-                    }
-
-                    dc = (float)(factor * state.LastDc);
-                    state.LastDcIteration = iteration;
-                    state.LastDc = dc;
-                }
-            }
-
+            float dc = DutyCycle(seg, ref state, iteration, early, alpha, active: false, readOnly: false);
             keys[q] = ((long)cell << 32) | (uint)state.Slot;
             dcs[q] = dc;
             positive[cell] |= dc > 0f ? (byte)1 : (byte)0;

@@ -104,9 +104,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     // Learning state.
     private CellSet _lrnActiveT;
-    private CellSet _lrnActiveT1; // swapped with its t/t−1 twin each step (see UpdateInferenceState)
+    private CellSet _lrnActiveT1; // swapped with its t/t−1 twin each step (see UpdateLearningState)
     private CellSet _lrnPredictedT;
-    private CellSet _lrnPredictedT1; // swapped with its t/t−1 twin each step (see UpdateInferenceState)
+    private CellSet _lrnPredictedT1; // swapped with its t/t−1 twin each step (see UpdateLearningState)
     private readonly PatternQueue _lrnPatterns;
     private readonly byte[] _colActive;
 
@@ -417,43 +417,42 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private float DutyCycle(int seg, bool active, bool readOnly)
     {
         int iteration = _lrnIteration;
-        if (iteration <= s_dutyCycleTiers[1])
+        bool early = iteration <= s_dutyCycleTiers[1];
+        return DutyCycle(seg, ref _seg[seg], iteration, early, early ? 0.0 : PrepareDecay(iteration), active, readOnly);
+    }
+
+    /// <summary>
+    /// <see cref="DutyCycle(int, bool, bool)"/> with the iteration, its tier and its rate (<see cref="PrepareDecay"/>)
+    /// given: inference phase 2 refreshes thousands of segments per call in an old model and hoists them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private float DutyCycle(int seg, ref SegmentState state, int iteration, bool early, double alpha, bool active, bool readOnly)
+    {
+        float dc;
+        if (early)
         {
-            float dc0 = (float)_segPositive[seg] / iteration;
-            if (!readOnly)
+            dc = (float)_segPositive[seg] / iteration;
+        }
+        else
+        {
+            int age = iteration - state.LastDcIteration;
+            if (age == 0 && !active)
             {
-                _seg[seg].LastDcIteration = iteration;
-                _seg[seg].LastDc = dc0;
+                return state.LastDc;
             }
 
-            return dc0;
-        }
-
-        int age = iteration - _seg[seg].LastDcIteration;
-        if (age == 0 && !active)
-        {
-            return _seg[seg].LastDc;
-        }
-
-        if (iteration != _alphaIteration)
-        {
-            _alpha = TierAlpha(iteration);
-            _alphaIteration = iteration;
-        }
-
-        double alpha = _alpha;
-
-        // float32 storage as Cells4 keeps it; the decay factor is computed in double (tabulated: same value).
-        float dc = (float)(DecayFactor(alpha, age) * _seg[seg].LastDc);
-        if (active)
-        {
-            dc += (float)alpha;
+            // float32 storage as Cells4 keeps it; the decay factor is computed in double (tabulated: same value).
+            dc = (float)(DecayFactor(alpha, age) * state.LastDc);
+            if (active)
+            {
+                dc += (float)alpha;
+            }
         }
 
         if (!readOnly)
         {
-            _seg[seg].LastDcIteration = iteration;
-            _seg[seg].LastDc = dc;
+            state.LastDcIteration = iteration;
+            state.LastDc = dc;
         }
 
         return dc;
@@ -474,12 +473,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     }
 
     /// <summary>
-    /// Math.Pow(1 − alpha, age), memoised for the current tier and small ages; Math.Pow is deterministic, so a
-    /// stored result is the very value a fresh call returns.
-    /// </summary>
-    /// <summary>
     /// The learning rate of <paramref name="iteration"/>'s tier (past the first tier), with the decay table made to
-    /// hold that rate's factors, so a caller may read the table directly (a 0 entry is not computed yet).
+    /// hold that rate's factors: <see cref="DecayFactor"/> must only be called with the rate this returned last.
     /// </summary>
     private double PrepareDecay(int iteration)
     {
@@ -498,23 +493,23 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         return _alpha;
     }
 
+    /// <summary>
+    /// Math.Pow(1 − alpha, age) for the rate <see cref="PrepareDecay"/> returned, memoised for small ages; Math.Pow is
+    /// deterministic, so a stored result is the very value a fresh call returns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private double DecayFactor(double alpha, int age)
     {
-        if ((uint)age >= DecayTableSize)
-        {
-            return Math.Pow(1.0 - alpha, age);
-        }
+        double f = (uint)age < DecayTableSize ? _decayTable[age] : 0.0;
+        return f != 0.0 ? f : ComputeDecayFactor(alpha, age);
+    }
 
-        if (alpha != _decayAlpha)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private double ComputeDecayFactor(double alpha, int age)
+    {
+        double f = Math.Pow(1.0 - alpha, age);
+        if ((uint)age < DecayTableSize)
         {
-            Array.Clear(_decayTable);
-            _decayAlpha = alpha;
-        }
-
-        double f = _decayTable[age];
-        if (f == 0.0)
-        {
-            f = Math.Pow(1.0 - alpha, age);
             _decayTable[age] = f;
         }
 
