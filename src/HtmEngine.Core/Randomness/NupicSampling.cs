@@ -64,6 +64,40 @@ internal static class NupicSampling
         random.Rear = rear;
     }
 
+    /// <summary>
+    /// <see cref="Sample"/> over the positions 0..<paramref name="populationSize"/> − 1, returned as a bit mask: the
+    /// same draws, and the same positions taken, without a population or a destination.
+    /// </summary>
+    /// <remarks>
+    /// A queued learning update knows how many candidates it will choose from and how many it needs when it is
+    /// queued, but which cells those are only matters if it is ever applied; more than half are dropped. Drawing the
+    /// positions now keeps the generator's stream in Cells4's order, and the cells are looked up only when needed.
+    /// </remarks>
+    public static ulong SampleMask(NupicRandom random, int populationSize, int needed)
+    {
+        if ((uint)populationSize > 64 || (uint)needed > (uint)populationSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(populationSize), "The mask holds at most 64 positions, and no more can be chosen than there are.");
+        }
+
+        ulong mask = 0;
+        int taken = 0;
+        uint[] state = random.State;
+        int front = random.Front;
+        int rear = random.Rear;
+        for (int i = 0; i < populationSize && taken < needed; i++)
+        {
+            uint draw = FastMod(NupicRandom.Step(state, ref front, ref rear), (uint)(populationSize - i));
+            int take = draw < (uint)(needed - taken) ? 1 : 0;
+            mask |= (ulong)take << i;
+            taken += take;
+        }
+
+        random.Front = front;
+        random.Rear = rear;
+        return mask;
+    }
+
     /// <summary><paramref name="a"/> mod <paramref name="d"/> (d ≥ 1) by multiplication.</summary>
     /// <remarks>Inlined: the selection sample calls it once per visited cell, and the call was a fifth of the sample's time.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -78,8 +78,13 @@ public sealed partial class BacktrackingTm
             writer.WriteInt32(_updSeg[u]);
             writer.WriteInt32(_updGeneration[u]);
             writer.WriteInt32(_updTime[u]);
-            writer.WriteSpan(_updSources.AsSpan(_updOffset[u], _updLength[u]));
+
+            // A deferred update is written with the sources it stands for, so the format does not know about them.
+            int n = UpdateSources(u, _scratchUpdate);
+            writer.WriteSpan(_scratchUpdate.AsSpan(0, n));
         }
+
+        ClearSnapshotFlags();
     }
 
     /// <summary>Reads a TM written by <see cref="Save"/>.</summary>

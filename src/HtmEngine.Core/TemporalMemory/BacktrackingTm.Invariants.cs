@@ -133,6 +133,29 @@ public sealed partial class BacktrackingTm
             return $"counts: segments {segments}/{_segmentCount}, synapses {synapses}/{_synapseCount}, forward entries {outEntries}";
         }
 
+        // A deferred update counted its segment's synapses on its snapshot when queued; they must still be there.
+        for (int u = 0; u < _updCount; u++)
+        {
+            int seg = _updSeg[u];
+            if (_updActive[u] < 0 || _segGeneration[seg] != _updGeneration[u] || _seg[seg].Cell < 0)
+            {
+                continue;
+            }
+
+            var snapshot = new HashSet<int>(_updSources.AsSpan(_updOffset[u], _updLength[u]).ToArray());
+            int onSnapshot = 0;
+            for (int k = seg * _maxSyn; k < (seg * _maxSyn) + _segSynCount[seg]; k++)
+            {
+                onSnapshot += snapshot.Contains(_synSource[k]) ? 1 : 0;
+            }
+
+            int candidates = snapshot.Count - onSnapshot;
+            if (onSnapshot != _updActive[u] || (candidates < 64 && (_updChosen[u] >> candidates) != 0))
+            {
+                return $"queued update {u} of segment {seg}: {onSnapshot} synapses on its snapshot (counted {_updActive[u]}), chosen positions {_updChosen[u]:X} of {candidates} candidates";
+            }
+        }
+
         return null;
     }
 
@@ -203,6 +226,8 @@ public sealed partial class BacktrackingTm
             Array.Resize(ref _updTime, n);
             Array.Resize(ref _updOffset, n);
             Array.Resize(ref _updLength, n);
+            Array.Resize(ref _updActive, n);
+            Array.Resize(ref _updChosen, n);
         }
     }
 }

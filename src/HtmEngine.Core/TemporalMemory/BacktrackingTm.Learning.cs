@@ -158,6 +158,7 @@ public sealed partial class BacktrackingTm
     {
         _lrnPredictedT.Clear();
         int threshold = _p.ActivationThreshold;
+        int snapshot = -1;
         _lrnActiveT.SortMembers();
         ComputeActivity(_lrnActiveT.Members, threshold);
         CollectQualified();
@@ -177,11 +178,6 @@ public sealed partial class BacktrackingTm
                 int cellMax = 0;
                 for (; q < _qualCount && (int)(keys[q] >> 32) == cell; q++)
                 {
-                    if (q + PrefetchDistance < _qualCount)
-                    {
-                        PrefetchSynapses(_qualSegs[q + PrefetchDistance]);
-                    }
-
                     int seg = _qualSegs[q];
                     if (ActivityOf(seg) > cellMax)
                     {
@@ -209,10 +205,50 @@ public sealed partial class BacktrackingTm
                 continue;
             }
 
-            int n = BuildUpdate(bestSeg, _lrnActiveT, _lrnActiveT.Members, newSynapses: bestActivity < _p.NewSynapseCount, _scratchUpdate);
             _segTotal[bestSeg]++;
-            QueueUpdate(bestSeg, _scratchUpdate.AsSpan(0, n));
+            ReadOnlySpan<int> state = _lrnActiveT.Members;
+            if (_segBroken[bestSeg] == 0 && state.Length <= 64)
+            {
+                // Deferred: more than half of these updates are dropped next step (their column stays off), so the
+                // sources are worked out only for those applied. What must happen now are the generator's draws; for
+                // them the counts suffice: the segment has bestActivity synapses on the state (a segment with all
+                // its links counts them exactly), so there are state.Length − bestActivity candidates.
+                if (snapshot < 0)
+                {
+                    snapshot = SnapshotState(state);
+                }
+
+                ulong chosen = bestActivity < _p.NewSynapseCount
+                    ? ChoosePositions(_p.NewSynapseCount - bestActivity, state.Length - bestActivity)
+                    : 0;
+                QueueDeferred(bestSeg, snapshot, state.Length, bestActivity, chosen);
+            }
+            else
+            {
+                int n = BuildUpdate(bestSeg, _lrnActiveT, state, newSynapses: bestActivity < _p.NewSynapseCount, _scratchUpdate);
+                QueueUpdate(bestSeg, _scratchUpdate.AsSpan(0, n));
+            }
         }
+    }
+
+    /// <summary>
+    /// ChooseCellsToLearnFrom's draws for <paramref name="wanted"/> of <paramref name="candidates"/> (at most 64)
+    /// candidates, as positions among them: all when there are at most as many as wanted, one by getUInt32 if one is
+    /// wanted, else a selection sample.
+    /// </summary>
+    private ulong ChoosePositions(int wanted, int candidates)
+    {
+        if (candidates <= wanted)
+        {
+            return candidates == 64 ? ulong.MaxValue : (1UL << candidates) - 1;
+        }
+
+        if (wanted == 1)
+        {
+            return 1UL << (int)NupicSampling.NextBelow(_random, (uint)candidates);
+        }
+
+        return NupicSampling.SampleMask(_random, candidates, wanted);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using HtmEngine.Core.Randomness;
@@ -494,6 +495,46 @@ public sealed partial class BacktrackingTm
 
     private void QueueUpdate(int seg, ReadOnlySpan<int> sources)
     {
+        int i = AppendUpdate(seg, sources.Length);
+        _updActive[i] = -1;
+        _updChosen[i] = 0;
+        sources.CopyTo(_updSources.AsSpan(_updUsed));
+        _updUsed += sources.Length;
+    }
+
+    /// <summary>
+    /// Copies the (sorted) learning state into the queue's source store once per learning phase 2, for the deferred
+    /// updates queued against it; returns its offset.
+    /// </summary>
+    private int SnapshotState(ReadOnlySpan<int> sortedState)
+    {
+        EnsureUpdateSources(sortedState.Length);
+        int offset = _updUsed;
+        sortedState.CopyTo(_updSources.AsSpan(offset));
+        _updUsed += sortedState.Length;
+        return offset;
+    }
+
+    /// <summary>
+    /// Queues an update whose sources are worked out only if it is applied: the segment's synapses on the snapshot
+    /// (<paramref name="active"/> of them) and the candidates at the positions set in <paramref name="chosen"/>.
+    /// </summary>
+    /// <remarks>
+    /// Exact because nothing changes a queued segment's synapses before the queue is processed or saved: the rest of
+    /// learning phase 2 only queues, inference only refreshes duty cycles, and the queue holds at most one update per
+    /// segment (one per column), applied in queue order.
+    /// </remarks>
+    private void QueueDeferred(int seg, int snapshotOffset, int snapshotLength, int active, ulong chosen)
+    {
+        int i = AppendUpdate(seg, 0);
+        _updOffset[i] = snapshotOffset;
+        _updLength[i] = snapshotLength;
+        _updActive[i] = active;
+        _updChosen[i] = chosen;
+    }
+
+    private int AppendUpdate(int seg, int sourceCount)
+    {
         if (_updCount == _updSeg.Length)
         {
             int n = _updSeg.Length * 2;
@@ -502,25 +543,126 @@ public sealed partial class BacktrackingTm
             Array.Resize(ref _updTime, n);
             Array.Resize(ref _updOffset, n);
             Array.Resize(ref _updLength, n);
+            Array.Resize(ref _updActive, n);
+            Array.Resize(ref _updChosen, n);
         }
 
-        if (_updUsed + sources.Length > _updSources.Length)
-        {
-            Array.Resize(ref _updSources, Math.Max(_updSources.Length * 2, _updUsed + sources.Length));
-        }
-
+        EnsureUpdateSources(sourceCount);
         int i = _updCount++;
         _updSeg[i] = seg;
         _updGeneration[i] = _segGeneration[seg];
         _updTime[i] = _lrnIteration;
         _updOffset[i] = _updUsed;
-        _updLength[i] = sources.Length;
-        sources.CopyTo(_updSources.AsSpan(_updUsed));
-        _updUsed += sources.Length;
+        _updLength[i] = sourceCount;
+        return i;
+    }
+
+    private void EnsureUpdateSources(int more)
+    {
+        if (_updUsed + more > _updSources.Length)
+        {
+            Array.Resize(ref _updSources, Math.Max(_updSources.Length * 2, _updUsed + more));
+        }
+    }
+
+    /// <summary>
+    /// The sources of queued update <paramref name="u"/> into <paramref name="destination"/>; returns their number.
+    /// A deferred update gets exactly what BuildUpdate would have written when it was queued: the segment's sources
+    /// on the snapshot in segment order, then the chosen candidates (snapshot cells not on the segment) in order.
+    /// </summary>
+    private int UpdateSources(int u, int[] destination)
+    {
+        int length = _updLength[u];
+        ReadOnlySpan<int> stored = _updSources.AsSpan(_updOffset[u], length);
+        if (_updActive[u] < 0)
+        {
+            stored.CopyTo(destination);
+            return length;
+        }
+
+        if (_flaggedSnapshot != _updOffset[u])
+        {
+            ClearSnapshotFlags();
+            for (int i = 0; i < stored.Length; i++)
+            {
+                _snapshotFlag[stored[i]] = 1;
+            }
+
+            _flaggedSnapshot = _updOffset[u];
+            _flaggedSnapshotLength = length;
+        }
+
+        // The segment's sources on the snapshot, branch-free as in BuildUpdate.
+        int seg = _updSeg[u];
+        int count = _segSynCount[seg];
+        ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), seg * _maxSyn);
+        ref byte onSnapshot = ref MemoryMarshal.GetArrayDataReference(_snapshotFlag);
+        ref int dst = ref MemoryMarshal.GetArrayDataReference(destination);
+        int n = 0;
+        for (int k = 0; k < count; k++)
+        {
+            int s = Unsafe.Add(ref src, k);
+            Unsafe.Add(ref dst, n) = s;
+            n += Unsafe.Add(ref onSnapshot, s);
+        }
+
+        Debug.Assert(n == _updActive[u], "A deferred update's segment changed between queueing and use.");
+        ulong chosen = _updChosen[u];
+        if (chosen == 0)
+        {
+            return n;
+        }
+
+        // The candidates are the snapshot cells not on the segment; take those at the chosen positions.
+        ref byte onSegment = ref MemoryMarshal.GetArrayDataReference(_setFlag);
+        for (int k = 0; k < n; k++)
+        {
+            Unsafe.Add(ref onSegment, Unsafe.Add(ref dst, k)) = 1;
+        }
+
+        int total = n;
+        int position = 0;
+        for (int i = 0; i < stored.Length; i++)
+        {
+            int cell = stored[i];
+            if (Unsafe.Add(ref onSegment, cell) == 0)
+            {
+                if (((chosen >> position) & 1) != 0)
+                {
+                    Unsafe.Add(ref dst, total++) = cell;
+                }
+
+                position++;
+            }
+        }
+
+        for (int k = 0; k < n; k++)
+        {
+            Unsafe.Add(ref onSegment, Unsafe.Add(ref dst, k)) = 0;
+        }
+
+        return total;
+    }
+
+    private void ClearSnapshotFlags()
+    {
+        if (_flaggedSnapshot < 0)
+        {
+            return;
+        }
+
+        // The flagged snapshot is still in the store: the store is only reset with the flags cleared first.
+        foreach (int cell in _updSources.AsSpan(_flaggedSnapshot, _flaggedSnapshotLength))
+        {
+            _snapshotFlag[cell] = 0;
+        }
+
+        _flaggedSnapshot = -1;
     }
 
     private void ClearUpdates()
     {
+        ClearSnapshotFlags();
         _updCount = 0;
         _updUsed = 0;
     }
@@ -556,7 +698,15 @@ public sealed partial class BacktrackingTm
 
             if (_colActive[ColumnOf(_seg[seg].Cell)] != 0)
             {
-                AdaptSegment(seg, _updSources.AsSpan(_updOffset[u], _updLength[u]));
+                if (_updActive[u] < 0)
+                {
+                    AdaptSegment(seg, _updSources.AsSpan(_updOffset[u], _updLength[u]));
+                }
+                else
+                {
+                    int n = UpdateSources(u, _scratchUpdate);
+                    AdaptSegment(seg, _scratchUpdate.AsSpan(0, n));
+                }
             }
         }
 

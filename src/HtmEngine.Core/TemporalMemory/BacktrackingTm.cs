@@ -110,15 +110,23 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly PatternQueue _lrnPatterns;
     private readonly byte[] _colActive;
 
-    // Queued segment updates (learning phase 2 → applied next step if the column turns on).
+    // Queued segment updates (learning phase 2 → applied next step if the column turns on). An update is either
+    // explicit (its sources in _updSources[offset, offset + length), _updActive −1) or deferred: offset and length
+    // then name the snapshot of the learning state it was queued against, _updActive the number of the segment's
+    // synapses on that state and _updChosen the positions of the new cells among the candidates (see LearnPhase2).
     private int[] _updSeg;
     private int[] _updGeneration;
     private int[] _updTime;
     private int[] _updOffset;
     private int[] _updLength;
+    private int[] _updActive;
+    private ulong[] _updChosen;
     private int _updCount;
     private int[] _updSources;
     private int _updUsed;
+    private readonly byte[] _snapshotFlag; // the cells of one queued snapshot, while its updates are applied
+    private int _flaggedSnapshot = -1;     // the _updSources offset of the snapshot flagged in _snapshotFlag, or −1
+    private int _flaggedSnapshotLength;
 
     // Scratch.
     private readonly int[] _scratchCandidates;
@@ -249,7 +257,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _updTime = new int[64];
         _updOffset = new int[64];
         _updLength = new int[64];
+        _updActive = new int[64];
+        _updChosen = new ulong[64];
         _updSources = new int[64 * (_maxSyn + parameters.NewSynapseCount)];
+        _snapshotFlag = new byte[_cellCount];
 
         _scratchCandidates = new int[_cellCount];
         _scratchChosen = new int[_maxSyn + parameters.NewSynapseCount];

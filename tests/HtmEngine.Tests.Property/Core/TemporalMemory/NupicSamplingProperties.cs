@@ -46,4 +46,26 @@ public class NupicSamplingProperties
             && reference.GetUInt32(max) == NupicSampling.NextBelow(fast, max)
             && reference.NextRaw() == fast.NextRaw();
     }
+
+    [Property(MaxTest = 300)]
+    public bool SampleMask_takes_the_positions_the_reference_sample_takes(PositiveInt seed, byte populationSize, byte wanted)
+    {
+        // The positions 0..n−1 as the population: the reference's choices are the mask's set bits, and both
+        // generators end on the same draw.
+        var reference = new NupicRandom((ulong)seed.Get);
+        var fast = new NupicRandom((ulong)seed.Get);
+        int n = populationSize % 65;
+        int k = n == 0 ? 0 : wanted % (n + 1);
+        int[] positions = Enumerable.Range(0, n).ToArray();
+        var expected = new int[k];
+        reference.Sample(positions, expected);
+        ulong mask = NupicSampling.SampleMask(fast, n, k);
+        ulong expectedMask = 0;
+        foreach (int p in expected)
+        {
+            expectedMask |= 1UL << p;
+        }
+
+        return mask == expectedMask && reference.NextRaw() == fast.NextRaw();
+    }
 }
