@@ -127,24 +127,16 @@ public sealed partial class BacktrackingTm
     /// </summary>
     private void AdaptSegment(int seg, ReadOnlySpan<int> set)
     {
-        _segLastActive[seg] = _lrnIteration;
-        _segPositive[seg]++;
-        DutyCycle(seg, active: true, readOnly: false);
-
         byte[] flag = _setFlag;
         for (int i = 0; i < set.Length; i++)
         {
             flag[set[i]] = 1;
         }
 
-        int baseIdx = seg * _maxSyn;
-        int n = _segSynCount[seg];
-        float connected = _p.ConnectedPermanence;
-
         // Which synapses are reinforced; their sources' flags become 2 (found on the segment), so that the set members
-        // still flagged 1 afterwards are the new sources. The old synapses stay in the segment's block until the merge
-        // below, so FreeSynapsesLikeCells4 reads Cells4's stale view from there, and only when the cap is exceeded.
-        ref int segSrc = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), baseIdx);
+        // still flagged 1 afterwards are the new sources.
+        int n = _segSynCount[seg];
+        ref int segSrc = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), seg * _maxSyn);
         ref byte flagRef = ref MemoryMarshal.GetArrayDataReference(flag);
         ref byte reinforced = ref MemoryMarshal.GetArrayDataReference(_reinforced);
         for (int k = 0; k < n; k++)
@@ -155,6 +147,111 @@ public sealed partial class BacktrackingTm
             f = (byte)(on << 1);
         }
 
+        // New sources: set members not found on the segment (flag still 1), in set order (sorted).
+        int[] added = _scratchChosen;
+        int newCount = 0;
+        for (int i = 0; i < set.Length; i++)
+        {
+            int s = set[i];
+            if (flag[s] == 1)
+            {
+                added[newCount++] = s;
+            }
+
+            flag[s] = 0;
+        }
+
+        AdaptSegmentMarked(seg, newCount);
+    }
+
+    /// <summary>
+    /// Queued update <paramref name="u"/> (deferred) applied: what <see cref="UpdateSources"/> and
+    /// <see cref="AdaptSegment"/> do together, in one pass over the segment. Its synapses on the snapshot are the
+    /// reinforced ones, and the chosen candidates are the new sources.
+    /// </summary>
+    private void ApplyDeferredUpdate(int u)
+    {
+        int offset = _updOffset[u];
+        int length = _updLength[u];
+        ReadOnlySpan<int> snapshot = _updSources.AsSpan(offset, length);
+        if (_flaggedSnapshot != offset)
+        {
+            ClearSnapshotFlags();
+            for (int i = 0; i < snapshot.Length; i++)
+            {
+                _snapshotFlag[snapshot[i]] = 1;
+            }
+
+            _flaggedSnapshot = offset;
+            _flaggedSnapshotLength = length;
+        }
+
+        // Reinforced = on the snapshot. The reinforced sources are also listed (branch-free), to tell the candidates,
+        // the snapshot cells not on the segment, below.
+        int seg = _updSeg[u];
+        int n = _segSynCount[seg];
+        ref int segSrc = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), seg * _maxSyn);
+        ref byte onSnapshot = ref MemoryMarshal.GetArrayDataReference(_snapshotFlag);
+        ref byte reinforced = ref MemoryMarshal.GetArrayDataReference(_reinforced);
+        ref int onBoth = ref MemoryMarshal.GetArrayDataReference(_scratchUpdate);
+        int active = 0;
+        for (int k = 0; k < n; k++)
+        {
+            int source = Unsafe.Add(ref segSrc, k);
+            byte on = Unsafe.Add(ref onSnapshot, source);
+            Unsafe.Add(ref reinforced, k) = on;
+            Unsafe.Add(ref onBoth, active) = source;
+            active += on;
+        }
+
+        Debug.Assert(active == _updActive[u], "A deferred update's segment changed between queueing and use.");
+        ulong chosen = _updChosen[u];
+        int newCount = 0;
+        if (chosen != 0)
+        {
+            // Mark the segment's snapshot cells, then walk the snapshot without a branch on the outcome (a quarter of
+            // its cells are on the segment, in no predictable order), clearing every mark as it goes. A merge of the
+            // two sorted lists would chain each round's load to the previous round's compare.
+            ref byte onSegment = ref MemoryMarshal.GetArrayDataReference(_setFlag);
+            for (int k = 0; k < active; k++)
+            {
+                Unsafe.Add(ref onSegment, Unsafe.Add(ref onBoth, k)) = 1;
+            }
+
+            ref int addedRef = ref MemoryMarshal.GetArrayDataReference(_scratchChosen);
+            int position = 0;
+            for (int i = 0; i < snapshot.Length; i++)
+            {
+                int cell = snapshot[i];
+                ref byte mark = ref Unsafe.Add(ref onSegment, cell);
+                int free = mark ^ 1;
+                mark = 0;
+                Unsafe.Add(ref addedRef, newCount) = cell;
+                newCount += (int)((chosen >> position) & 1) & free;
+                position += free;
+            }
+        }
+
+        AdaptSegmentMarked(seg, newCount);
+    }
+
+    /// <summary>
+    /// The rest of <see cref="AdaptSegment"/> once <c>_reinforced</c> flags the segment's reinforced synapses and the
+    /// first <paramref name="newCount"/> entries of <c>_scratchChosen</c> hold the new sources (sorted).
+    /// </summary>
+    private void AdaptSegmentMarked(int seg, int newCount)
+    {
+        _segLastActive[seg] = _lrnIteration;
+        _segPositive[seg]++;
+        DutyCycle(seg, active: true, readOnly: false);
+
+        int baseIdx = seg * _maxSyn;
+        int n = _segSynCount[seg];
+        float connected = _p.ConnectedPermanence;
+        ref int segSrc = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), baseIdx);
+
+        // The old synapses stay in the segment's block until the merge below, so FreeSynapsesLikeCells4 reads Cells4's
+        // stale view from there, and only when the cap is exceeded.
         var updated = new PermanenceUpdateOutput(_scratchSynSrc, _scratchSynPerm, _scratchSynKind, _deadSources, _crossedLinks);
         int kept = SynapseKernels.UpdatePermanences(
             n,
@@ -186,20 +283,7 @@ public sealed partial class BacktrackingTm
             RetagLink(entry >> 1, seg, connected: (entry & 1) != 0);
         }
 
-        // New sources: set members not found on the segment (flag still 1), in set order (sorted).
         int[] added = _scratchChosen;
-        int newCount = 0;
-        for (int i = 0; i < set.Length; i++)
-        {
-            int s = set[i];
-            if (flag[s] == 1)
-            {
-                added[newCount++] = s;
-            }
-
-            flag[s] = 0;
-        }
-
         if (newCount > _synLimit)
         {
             newCount = _synLimit;
@@ -704,8 +788,7 @@ public sealed partial class BacktrackingTm
                 }
                 else
                 {
-                    int n = UpdateSources(u, _scratchUpdate);
-                    AdaptSegment(seg, _scratchUpdate.AsSpan(0, n));
+                    ApplyDeferredUpdate(u);
                 }
             }
         }
