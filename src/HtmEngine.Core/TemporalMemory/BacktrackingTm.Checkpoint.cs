@@ -78,10 +78,16 @@ public sealed partial class BacktrackingTm
             writer.WriteInt32(_updSeg[u]);
             writer.WriteInt32(_updGeneration[u]);
             writer.WriteInt32(_updTime[u]);
+            if (_updActive[u] < 0)
+            {
+                writer.WriteSpan(_updSources.AsSpan(_updOffset[u], _updLength[u]));
+                continue;
+            }
 
             // A deferred update is written with the sources it stands for, so the format does not know about them.
-            int n = UpdateSources(u, _scratchUpdate);
-            writer.WriteSpan(_scratchUpdate.AsSpan(0, n));
+            int active = ResolveDeferredUpdate(u, out int added);
+            _scratchChosen.AsSpan(0, added).CopyTo(_scratchUpdate.AsSpan(active));
+            writer.WriteSpan(_scratchUpdate.AsSpan(0, active + added));
         }
 
         ClearSnapshotFlags();

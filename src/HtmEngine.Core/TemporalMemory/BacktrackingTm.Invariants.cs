@@ -159,6 +159,15 @@ public sealed partial class BacktrackingTm
         return null;
     }
 
+    /// <summary>
+    /// Whether learning phase 2 queues its updates deferred (the default) or with their sources worked out at once,
+    /// as Cells4 does; both must give the same model (tests compare them).
+    /// </summary>
+    internal bool DeferQueuedUpdates { get; set; } = true;
+
+    /// <summary>Updates queued by the last learning phase 2, waiting for the next step.</summary>
+    internal int QueuedUpdateCount => _updCount;
+
     /// <summary>Steps left before learning starts over for being out of sequence (pamCounter).</summary>
     internal int PamCounter => _pamCounter;
 

@@ -207,7 +207,7 @@ public sealed partial class BacktrackingTm
 
             _segTotal[bestSeg]++;
             ReadOnlySpan<int> state = _lrnActiveT.Members;
-            if (_segBroken[bestSeg] == 0 && state.Length <= 64)
+            if (DeferQueuedUpdates && _segBroken[bestSeg] == 0 && state.Length <= 64)
             {
                 // Deferred: more than half of these updates are dropped next step (their column stays off), so the
                 // sources are worked out only for those applied. What must happen now are the generator's draws; for

@@ -164,12 +164,21 @@ public sealed partial class BacktrackingTm
         AdaptSegmentMarked(seg, newCount);
     }
 
-    /// <summary>
-    /// Queued update <paramref name="u"/> (deferred) applied: what <see cref="UpdateSources"/> and
-    /// <see cref="AdaptSegment"/> do together, in one pass over the segment. Its synapses on the snapshot are the
-    /// reinforced ones, and the chosen candidates are the new sources.
-    /// </summary>
+    /// <summary>Queued update <paramref name="u"/> (deferred) applied, in one pass over its segment.</summary>
     private void ApplyDeferredUpdate(int u)
+    {
+        ResolveDeferredUpdate(u, out int newCount);
+        AdaptSegmentMarked(_updSeg[u], newCount);
+    }
+
+    /// <summary>
+    /// What a deferred update stands for, as <see cref="AdaptSegmentMarked"/> takes it: <c>_reinforced</c> flags the
+    /// segment's synapses on the snapshot, <c>_scratchUpdate</c> lists their sources (segment order) and
+    /// <c>_scratchChosen</c> the new sources, the candidates (snapshot cells not on the segment) at the chosen
+    /// positions. Returns the number of reinforced synapses; <paramref name="newCount"/> the new ones. Together the
+    /// two lists are exactly what BuildUpdate would have written when the update was queued.
+    /// </summary>
+    private int ResolveDeferredUpdate(int u, out int newCount)
     {
         int offset = _updOffset[u];
         int length = _updLength[u];
@@ -206,7 +215,7 @@ public sealed partial class BacktrackingTm
 
         Debug.Assert(active == _updActive[u], "A deferred update's segment changed between queueing and use.");
         ulong chosen = _updChosen[u];
-        int newCount = 0;
+        newCount = 0;
         if (chosen != 0)
         {
             // Mark the segment's snapshot cells, then walk the snapshot without a branch on the outcome (a quarter of
@@ -232,7 +241,7 @@ public sealed partial class BacktrackingTm
             }
         }
 
-        AdaptSegmentMarked(seg, newCount);
+        return active;
     }
 
     /// <summary>
@@ -647,85 +656,6 @@ public sealed partial class BacktrackingTm
         {
             Array.Resize(ref _updSources, Math.Max(_updSources.Length * 2, _updUsed + more));
         }
-    }
-
-    /// <summary>
-    /// The sources of queued update <paramref name="u"/> into <paramref name="destination"/>; returns their number.
-    /// A deferred update gets exactly what BuildUpdate would have written when it was queued: the segment's sources
-    /// on the snapshot in segment order, then the chosen candidates (snapshot cells not on the segment) in order.
-    /// </summary>
-    private int UpdateSources(int u, int[] destination)
-    {
-        int length = _updLength[u];
-        ReadOnlySpan<int> stored = _updSources.AsSpan(_updOffset[u], length);
-        if (_updActive[u] < 0)
-        {
-            stored.CopyTo(destination);
-            return length;
-        }
-
-        if (_flaggedSnapshot != _updOffset[u])
-        {
-            ClearSnapshotFlags();
-            for (int i = 0; i < stored.Length; i++)
-            {
-                _snapshotFlag[stored[i]] = 1;
-            }
-
-            _flaggedSnapshot = _updOffset[u];
-            _flaggedSnapshotLength = length;
-        }
-
-        // The segment's sources on the snapshot, branch-free as in BuildUpdate.
-        int seg = _updSeg[u];
-        int count = _segSynCount[seg];
-        ref int src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), seg * _maxSyn);
-        ref byte onSnapshot = ref MemoryMarshal.GetArrayDataReference(_snapshotFlag);
-        ref int dst = ref MemoryMarshal.GetArrayDataReference(destination);
-        int n = 0;
-        for (int k = 0; k < count; k++)
-        {
-            int s = Unsafe.Add(ref src, k);
-            Unsafe.Add(ref dst, n) = s;
-            n += Unsafe.Add(ref onSnapshot, s);
-        }
-
-        Debug.Assert(n == _updActive[u], "A deferred update's segment changed between queueing and use.");
-        ulong chosen = _updChosen[u];
-        if (chosen == 0)
-        {
-            return n;
-        }
-
-        // The candidates are the snapshot cells not on the segment; take those at the chosen positions.
-        ref byte onSegment = ref MemoryMarshal.GetArrayDataReference(_setFlag);
-        for (int k = 0; k < n; k++)
-        {
-            Unsafe.Add(ref onSegment, Unsafe.Add(ref dst, k)) = 1;
-        }
-
-        int total = n;
-        int position = 0;
-        for (int i = 0; i < stored.Length; i++)
-        {
-            int cell = stored[i];
-            if (Unsafe.Add(ref onSegment, cell) == 0)
-            {
-                if (((chosen >> position) & 1) != 0)
-                {
-                    Unsafe.Add(ref dst, total++) = cell;
-                }
-
-                position++;
-            }
-        }
-
-        for (int k = 0; k < n; k++)
-        {
-            Unsafe.Add(ref onSegment, Unsafe.Add(ref dst, k)) = 0;
-        }
-
-        return total;
     }
 
     private void ClearSnapshotFlags()
