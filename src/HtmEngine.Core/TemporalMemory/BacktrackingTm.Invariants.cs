@@ -237,6 +237,8 @@ public sealed partial class BacktrackingTm
             Array.Resize(ref _updLength, n);
             Array.Resize(ref _updActive, n);
             Array.Resize(ref _updChosen, n);
+            Array.Resize(ref _updColumn, n);
+            Array.Resize(ref _updApply, n);
         }
     }
 }

@@ -221,7 +221,7 @@ public sealed partial class BacktrackingTm
                 ulong chosen = bestActivity < _p.NewSynapseCount
                     ? ChoosePositions(_p.NewSynapseCount - bestActivity, state.Length - bestActivity)
                     : 0;
-                QueueDeferred(bestSeg, snapshot, state.Length, bestActivity, chosen);
+                QueueDeferred(bestSeg, col, snapshot, state.Length, bestActivity, chosen);
             }
             else
             {

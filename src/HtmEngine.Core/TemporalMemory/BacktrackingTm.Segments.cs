@@ -588,7 +588,8 @@ public sealed partial class BacktrackingTm
 
     private void QueueUpdate(int seg, ReadOnlySpan<int> sources)
     {
-        int i = AppendUpdate(seg, sources.Length);
+        int cell = _seg[seg].Cell;
+        int i = AppendUpdate(seg, sources.Length, cell < 0 ? -1 : ColumnOf(cell));
         _updActive[i] = -1;
         _updChosen[i] = 0;
         sources.CopyTo(_updSources.AsSpan(_updUsed));
@@ -617,16 +618,16 @@ public sealed partial class BacktrackingTm
     /// learning phase 2 only queues, inference only refreshes duty cycles, and the queue holds at most one update per
     /// segment (one per column), applied in queue order.
     /// </remarks>
-    private void QueueDeferred(int seg, int snapshotOffset, int snapshotLength, int active, ulong chosen)
+    private void QueueDeferred(int seg, int column, int snapshotOffset, int snapshotLength, int active, ulong chosen)
     {
-        int i = AppendUpdate(seg, 0);
+        int i = AppendUpdate(seg, 0, column);
         _updOffset[i] = snapshotOffset;
         _updLength[i] = snapshotLength;
         _updActive[i] = active;
         _updChosen[i] = chosen;
     }
 
-    private int AppendUpdate(int seg, int sourceCount)
+    private int AppendUpdate(int seg, int sourceCount, int column)
     {
         if (_updCount == _updSeg.Length)
         {
@@ -638,6 +639,8 @@ public sealed partial class BacktrackingTm
             Array.Resize(ref _updLength, n);
             Array.Resize(ref _updActive, n);
             Array.Resize(ref _updChosen, n);
+            Array.Resize(ref _updColumn, n);
+            Array.Resize(ref _updApply, n);
         }
 
         EnsureUpdateSources(sourceCount);
@@ -647,6 +650,7 @@ public sealed partial class BacktrackingTm
         _updTime[i] = _lrnIteration;
         _updOffset[i] = _updUsed;
         _updLength[i] = sourceCount;
+        _updColumn[i] = column;
         return i;
     }
 
@@ -697,29 +701,39 @@ public sealed partial class BacktrackingTm
             _colActive[activeColumns[i]] = 1;
         }
 
+        // The updates of active columns first, from the columns recorded when queued: more than half are dropped,
+        // and reading their segments (state and synapses, scattered over the store) would only fetch memory. The
+        // checks are pure, so their order does not matter; a segment freed since has a new generation or no cell.
+        int[] apply = _updApply;
+        int applicable = 0;
         for (int u = 0; u < _updCount; u++)
         {
-            if (u + PrefetchDistance < _updCount)
+            int column = _updColumn[u];
+            apply[applicable] = u;
+            applicable += column >= 0 && _colActive[column] != 0 && _lrnIteration - _updTime[u] <= 1 ? 1 : 0;
+        }
+
+        for (int j = 0; j < applicable; j++)
+        {
+            if (j + PrefetchDistance < applicable)
             {
-                PrefetchSynapses(_updSeg[u + PrefetchDistance]);
+                PrefetchSynapses(_updSeg[apply[j + PrefetchDistance]]);
             }
 
+            int u = apply[j];
             int seg = _updSeg[u];
-            if (_lrnIteration - _updTime[u] > 1 || _segGeneration[seg] != _updGeneration[u] || _seg[seg].Cell < 0)
+            if (_segGeneration[seg] != _updGeneration[u] || _seg[seg].Cell < 0)
             {
                 continue;
             }
 
-            if (_colActive[ColumnOf(_seg[seg].Cell)] != 0)
+            if (_updActive[u] < 0)
             {
-                if (_updActive[u] < 0)
-                {
-                    AdaptSegment(seg, _updSources.AsSpan(_updOffset[u], _updLength[u]));
-                }
-                else
-                {
-                    ApplyDeferredUpdate(u);
-                }
+                AdaptSegment(seg, _updSources.AsSpan(_updOffset[u], _updLength[u]));
+            }
+            else
+            {
+                ApplyDeferredUpdate(u);
             }
         }
 

@@ -121,6 +121,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private int[] _updLength;
     private int[] _updActive;
     private ulong[] _updChosen;
+    private int[] _updColumn;  // the column of the update's cell when queued (−1: none), to skip updates unread
+    private int[] _updApply;   // scratch: the updates ProcessSegmentUpdates applies, in queue order
     private int _updCount;
     private int[] _updSources;
     private int _updUsed;
@@ -259,6 +261,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _updLength = new int[64];
         _updActive = new int[64];
         _updChosen = new ulong[64];
+        _updColumn = new int[64];
+        _updApply = new int[64];
         _updSources = new int[64 * (_maxSyn + parameters.NewSynapseCount)];
         _snapshotFlag = new byte[_cellCount];
 
