@@ -31,11 +31,12 @@ public sealed partial class BacktrackingTm
 
         // Cells4 reuses the most recently freed slot of the cell before appending a new one.
         int slot;
-        int freeSlots = _cellFreeSlots.Count(cell);
+        IntListPool? freePool = _cellFreeSlots;
+        int freeSlots = freePool is null ? 0 : freePool.Count(cell);
         if (freeSlots > 0)
         {
-            slot = _cellFreeSlots.Get(cell)[freeSlots - 1];
-            _cellFreeSlots.RemoveLast(cell);
+            slot = freePool!.Get(cell)[freeSlots - 1];
+            freePool.RemoveLast(cell);
             _cellSlots.Get(cell)[slot] = seg;
         }
         else
@@ -85,7 +86,7 @@ public sealed partial class BacktrackingTm
         _segSynCount[seg] = 0;
         _segConnected[seg] = 0;
         _cellSlots.Get(cell)[_seg[seg].Slot] = -1;
-        _cellFreeSlots.Add(cell, _seg[seg].Slot);
+        FreeSlots().Add(cell, _seg[seg].Slot);
         _cellSegCount[cell]--;
         _segmentCount--;
         _seg[seg].Cell = -1;
@@ -438,6 +439,12 @@ public sealed partial class BacktrackingTm
         if (wanted <= 0 || sortedState.Length == 0)
         {
             return 0;
+        }
+
+        if (_scratchCandidates.Length < sortedState.Length)
+        {
+            // Every state cell may be a candidate (the writes below are unchecked).
+            _scratchCandidates = new int[Math.Max(sortedState.Length, _scratchCandidates.Length * 2)];
         }
 
         int[] cand = _scratchCandidates;
