@@ -97,7 +97,9 @@ public sealed partial class BacktrackingTm
 
     private void GrowSegments()
     {
-        int n = _seg.Length * 2;
+        // A model that outgrows the fresh capacity is learning (about 1,500 segments after 100 NAB rows): go straight to
+        // room for a thousand, as the storage was sized before; every resize copies and zeroes ~20 arrays.
+        int n = Math.Max(_seg.Length * 2, GrownSegments);
         Array.Resize(ref _seg, n);
         Array.Resize(ref _segSynCount, n);
         Array.Resize(ref _segPositive, n);

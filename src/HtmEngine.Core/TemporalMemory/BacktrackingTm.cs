@@ -166,6 +166,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     // 100) and the segment arrays double as needed, so a fresh model does not hold room for a thousand.
     private const int InitialSegments = 256;
 
+    // Segment capacity after the first growth (see GrowSegments).
+    private const int GrownSegments = 1024;
+
     // Initial room of the lists that grow with the activity of a step (marked cells, confidences, sample candidates).
     private const int InitialCellListCapacity = 256;
 
