@@ -77,6 +77,9 @@ public sealed class SwapScenario : IScenario
 
     private static (long Bytes, double SaveMs, double LoadMs, long Estimate) MeasureOneModel(ModelDefinition definition, Sample[] samples, string root, TextWriter output)
     {
+        // The spatial pooler's initial state is drawn once per parameter set and process and shared by every model
+        // (Core README, item 20): build one model first so that it is not counted as this model's.
+        GC.KeepAlive(ModelFactory.Build(definition));
         long before = GC.GetTotalMemory(forceFullCollection: true);
         HtmModel model = ModelFactory.Build(definition);
         long fresh = GC.GetTotalMemory(forceFullCollection: true) - before;

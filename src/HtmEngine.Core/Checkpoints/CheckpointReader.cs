@@ -130,6 +130,12 @@ public ref struct CheckpointReader
         Take(count * Marshal.SizeOf<T>()).CopyTo(MemoryMarshal.AsBytes(destination));
     }
 
+    /// <summary>
+    /// Consumes and returns the next <paramref name="byteCount"/> bytes of the payload: one part of a span read in parts
+    /// (after its count), which the caller may compare before copying.
+    /// </summary>
+    public ReadOnlySpan<byte> ReadBytes(int byteCount) => Take(byteCount);
+
     /// <summary>Reads a span written by <see cref="CheckpointWriter.WriteSpan{T}(ReadOnlySpan{T})"/> into a new array.</summary>
     public T[] ReadArray<T>()
         where T : unmanaged

@@ -92,6 +92,18 @@ public sealed class CheckpointWriter
         _buffer.Advance(bytes.Length);
     }
 
+    /// <summary>
+    /// Writes unmanaged values with no count: one part of a span written in parts, after a <see cref="WriteInt32"/> of
+    /// the whole span's element count (the bytes are those of <see cref="WriteSpan{T}(ReadOnlySpan{T})"/> then).
+    /// </summary>
+    public void WriteElements<T>(ReadOnlySpan<T> values)
+        where T : unmanaged
+    {
+        ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(values);
+        bytes.CopyTo(_buffer.GetSpan(bytes.Length));
+        _buffer.Advance(bytes.Length);
+    }
+
     /// <summary>Writes a span of unmanaged values preceded by its element count.</summary>
     public void WriteSpan<T>(Span<T> values)
         where T : unmanaged => WriteSpan((ReadOnlySpan<T>)values);

@@ -65,6 +65,9 @@ public sealed class HtmModel
     /// <summary>Whether the spatial pooler and temporal memory learn (true, as NuPIC's anomaly models do).</summary>
     public bool Learn { get; set; } = true;
 
+    /// <summary>The spatial pooler, for diagnostics and memory estimates (<see cref="SpatialPooler.OwnedRowCount"/>).</summary>
+    public SpatialPooler SpatialPooler => _spatialPooler;
+
     /// <summary>The temporal memory, for diagnostics.</summary>
     public ISequenceMemory SequenceMemory => _sequenceMemory;
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using HtmEngine.Core.Checkpoints;
 using HtmEngine.Core.Randomness;
 using HtmEngine.Core.Sdr;
@@ -13,7 +14,16 @@ namespace HtmEngine.Core.SpatialPooling;
 /// Initialisation consumes NuPIC's generator in NuPIC's order, and all permanence arithmetic is float32 in NuPIC's
 /// order of operations.
 /// </summary>
-/// <remarks>Not thread-safe. <see cref="Compute"/> does not allocate.</remarks>
+/// <remarks>
+/// <para>Not thread-safe. <see cref="Compute"/> allocates only the first time learning changes a column (below).</para>
+/// <para>Every pooler with the same parameters starts from the same state: the seed is a parameter, not per metric.
+/// So the initial state is drawn once per parameter set and process (a template, ~30 ms of the generator) and a new
+/// pooler shares the template's potential pools (never written after initialisation) and its per-column permanence
+/// rows, copy on write: a column gets a row of its own the first time learning changes it. A young model has changed
+/// a few hundred of its 2,048 columns, so it holds a few hundred rows instead of 3.8 MB, and building a model costs a
+/// copy of the small connected matrices instead of the generator's draws. Outputs and checkpoints are the same bytes
+/// as with private storage (the template is computed by the same code, in the same generator order).</para>
+/// </remarks>
 public sealed class SpatialPooler
 {
     private const int FormatTag = 0x4C4F4F50; // "POOL"
@@ -37,8 +47,10 @@ public sealed class SpatialPooler
     private readonly int _dutyCyclePeriod;
     private readonly float _stimulusThreshold;
 
-    private readonly float[] _permanences;   // _columns × _stride
-    private readonly ulong[] _potential;     // _columns × _words
+    private readonly float[][] _rows;        // per column: _stride permanences; the template's row until owned
+    private readonly bool[] _ownsRow;        // per column: _rows[c] is this pooler's own (writable) row
+    private int _ownedRowCount;
+    private ulong[] _potential;              // _columns × _words; the template's (read-only) when it matches
     private readonly ulong[] _connected;     // _columns × _words
     private readonly int[] _connectedCounts;
     private readonly float[] _overlapDutyCycles;
@@ -67,13 +79,32 @@ public sealed class SpatialPooler
     private int _iteration;
     private int _learnIteration;
 
+    // Initial states by parameter set (see the remarks); a handful of sets exist, the bound only guards against misuse.
+    private const int MaxTemplates = 8;
+    private static readonly Dictionary<SpatialPoolerParameters, SpatialPooler> s_templates = [];
+    private static readonly Lock s_templateLock = new();
+
     /// <summary>Creates and initialises a pooler; the potential pools and permanences are drawn from <c>Seed</c>.</summary>
     public SpatialPooler(SpatialPoolerParameters parameters)
-        : this(parameters, initialise: true)
+        : this(parameters, TemplateFor(parameters))
     {
     }
 
-    private SpatialPooler(SpatialPoolerParameters parameters, bool initialise)
+    /// <summary>A pooler that starts in <paramref name="template"/>'s initial state, sharing its rows and pools.</summary>
+    private SpatialPooler(SpatialPoolerParameters parameters, SpatialPooler template)
+        : this(parameters, initialise: false, ownStorage: false)
+    {
+        _potential = template._potential;
+        template._rows.CopyTo(_rows, 0);
+        template._connected.CopyTo(_connected, 0);
+        template._connectedCounts.CopyTo(_connectedCounts, 0);
+        template._transposed.CopyTo(_transposed, 0);
+    }
+
+    /// <param name="parameters">The parameters.</param>
+    /// <param name="initialise">Draw the initial state (a template); else the state is filled in by the caller.</param>
+    /// <param name="ownStorage">Allocate a row per column and the potential pools (templates); else the caller assigns them.</param>
+    private SpatialPooler(SpatialPoolerParameters parameters, bool initialise, bool ownStorage)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         parameters.Validate();
@@ -96,8 +127,26 @@ public sealed class SpatialPooler
         float density = Math.Min(0.5f, parameters.NumActiveColumnsPerInhArea / (float)_columns);
         _numDesired = (int)(density * _columns);
 
-        _permanences = new float[(long)_columns * _stride <= int.MaxValue ? _columns * _stride : throw new ArgumentException("Too many synapses.", nameof(parameters))];
-        _potential = new ulong[_columns * _words];
+        if ((long)_columns * _stride > int.MaxValue)
+        {
+            throw new ArgumentException("Too many synapses.", nameof(parameters));
+        }
+
+        _rows = new float[_columns][];
+        _ownsRow = new bool[_columns];
+        _potential = [];
+        if (ownStorage)
+        {
+            for (int c = 0; c < _columns; c++)
+            {
+                _rows[c] = new float[_stride];
+            }
+
+            _ownsRow.AsSpan().Fill(true);
+            _ownedRowCount = _columns;
+            _potential = new ulong[_columns * _words];
+        }
+
         _connected = new ulong[_columns * _words];
         _connectedCounts = new int[_columns];
         _overlapDutyCycles = new float[_columns];
@@ -145,6 +194,15 @@ public sealed class SpatialPooler
 
     /// <summary>Steps computed so far (learning or not).</summary>
     public int Iteration => _iteration;
+
+    /// <summary>
+    /// Columns whose permanence row this pooler holds itself (changed by learning, or loaded different from the
+    /// initial state); the others share the parameter set's initial rows. For memory estimates: see <see cref="RowBytes"/>.
+    /// </summary>
+    public int OwnedRowCount => _ownedRowCount;
+
+    /// <summary>Bytes of one column's permanence row (its array included).</summary>
+    public int RowBytes => (_stride * sizeof(float)) + 24;
 
     /// <summary>
     /// One step: overlaps, global inhibition, and (when <paramref name="learn"/>) learning, duty cycles, weak-column
@@ -334,7 +392,7 @@ public sealed class SpatialPooler
     /// </summary>
     private void UpdateColumn(int column, float[] delta, bool raise)
     {
-        Span<float> row = _permanences.AsSpan(column * _stride, _stride);
+        Span<float> row = WritableRow(column);
         ReadOnlySpan<ulong> potential = _potential.AsSpan(column * _words, _words);
         Span<ulong> connected = _connected.AsSpan(column * _words, _words);
         if (raise && _stimulusThreshold > 0)
@@ -346,8 +404,12 @@ public sealed class SpatialPooler
         Span<ulong> previous = stackalloc ulong[_words];
         connected.CopyTo(previous);
         _connectedCounts[column] = PoolerKernels.UpdateRow(row, potential, delta, _trimThreshold, _connectedThreshold, connected);
+        MirrorChanges(column, previous, connected);
+    }
 
-        // Mirror the synapses that crossed the threshold into the transposed matrix.
+    /// <summary>Mirrors the synapses that crossed the threshold (bits that differ from <paramref name="previous"/>) into the transposed matrix.</summary>
+    private void MirrorChanges(int column, ReadOnlySpan<ulong> previous, ReadOnlySpan<ulong> connected)
+    {
         ulong columnBit = 1UL << (column & 63);
         int columnWord = column >> 6;
         for (int w = 0; w < previous.Length; w++)
@@ -359,6 +421,46 @@ public sealed class SpatialPooler
                 _transposed[(input * _columnWords) + columnWord] ^= columnBit;
                 changed &= changed - 1;
             }
+        }
+    }
+
+    /// <summary>The column's row, first copied from the template if it is still shared (copy on write, see the remarks).</summary>
+    private float[] WritableRow(int column)
+    {
+        float[] row = _rows[column];
+        if (!_ownsRow[column])
+        {
+            row = (float[])row.Clone();
+            _rows[column] = row;
+            _ownsRow[column] = true;
+            _ownedRowCount++;
+        }
+
+        return row;
+    }
+
+    /// <summary>
+    /// The initial state for <paramref name="parameters"/>: drawn once per parameter set and process, then shared
+    /// read-only by every pooler built from it. Building it takes the lock (~30 ms once), so two runners needing the
+    /// same set do not draw it twice.
+    /// </summary>
+    private static SpatialPooler TemplateFor(SpatialPoolerParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        lock (s_templateLock)
+        {
+            if (!s_templates.TryGetValue(parameters, out SpatialPooler? template))
+            {
+                template = new SpatialPooler(parameters, initialise: true, ownStorage: true);
+                if (s_templates.Count >= MaxTemplates)
+                {
+                    s_templates.Clear();
+                }
+
+                s_templates.Add(parameters, template);
+            }
+
+            return template;
         }
     }
 
@@ -430,7 +532,7 @@ public sealed class SpatialPooler
             Span<ulong> potential = _potential.AsSpan(c * _words, _words);
             BitKernels.SetBits(potential, chosen);
 
-            Span<float> row = _permanences.AsSpan(c * _stride, _stride);
+            Span<float> row = _rows[c];
             for (int i = 0; i < _inputWidth; i++)
             {
                 if (!BitKernels.TestBit(potential, i))
@@ -454,7 +556,7 @@ public sealed class SpatialPooler
     // ---- Test access -------------------------------------------------------------------------------------------
 
     /// <summary>The permanences of a column over all inputs (0 outside the potential pool).</summary>
-    internal ReadOnlySpan<float> GetPermanences(int column) => _permanences.AsSpan(column * _stride, _inputWidth);
+    internal ReadOnlySpan<float> GetPermanences(int column) => _rows[column].AsSpan(0, _inputWidth);
 
     /// <summary>The potential-pool bit row of a column.</summary>
     internal ReadOnlySpan<ulong> GetPotential(int column) => _potential.AsSpan(column * _words, _words);
@@ -497,7 +599,7 @@ public sealed class SpatialPooler
     /// </summary>
     internal void SetPermanences(int column, ReadOnlySpan<float> permanences)
     {
-        Span<float> row = _permanences.AsSpan(column * _stride, _stride);
+        Span<float> row = WritableRow(column);
         ReadOnlySpan<ulong> potential = _potential.AsSpan(column * _words, _words);
         for (int i = 0; i < _inputWidth; i++)
         {
@@ -535,7 +637,13 @@ public sealed class SpatialPooler
         writer.WriteSpan<float>(_overlapDutyCycles);
         writer.WriteSpan<float>(_activeDutyCycles);
         writer.WriteSpan<ulong>(_potential);
-        writer.WriteSpan<float>(_permanences);
+
+        // One span of columns × stride floats, as when the rows were one array (the format did not change).
+        writer.WriteInt32(_columns * _stride);
+        for (int c = 0; c < _columns; c++)
+        {
+            writer.WriteElements<float>(_rows[c]);
+        }
     }
 
     /// <summary>Reads a pooler written by <see cref="Save"/>; it continues exactly where the saved one stopped.</summary>
@@ -564,9 +672,11 @@ public sealed class SpatialPooler
         };
 
         SpatialPooler pooler;
+        SpatialPooler template;
         try
         {
-            pooler = new SpatialPooler(parameters, initialise: false);
+            template = TemplateFor(parameters);
+            pooler = new SpatialPooler(parameters, initialise: false, ownStorage: false);
         }
         catch (ArgumentException e)
         {
@@ -578,8 +688,27 @@ public sealed class SpatialPooler
         pooler._minOverlapDutyCycle = reader.ReadSingle();
         reader.ReadSpan<float>(pooler._overlapDutyCycles);
         reader.ReadSpan<float>(pooler._activeDutyCycles);
-        reader.ReadSpan<ulong>(pooler._potential);
-        reader.ReadSpan<float>(pooler._permanences);
+
+        // The potential pools never change after initialisation, so a checkpoint of these parameters holds the
+        // template's; share them (and then the rows learning never changed) instead of holding copies.
+        int poolWords = pooler._columns * pooler._words;
+        if (reader.ReadInt32() != poolWords)
+        {
+            throw new CheckpointFormatException("Spatial pooler potential pools have the wrong size in the checkpoint.");
+        }
+
+        ReadOnlySpan<byte> poolBytes = reader.ReadBytes(poolWords * sizeof(ulong));
+        bool sharePools = poolBytes.SequenceEqual(MemoryMarshal.AsBytes(template._potential.AsSpan()));
+        if (sharePools)
+        {
+            pooler._potential = template._potential;
+        }
+        else
+        {
+            pooler._potential = new ulong[poolWords];
+            poolBytes.CopyTo(MemoryMarshal.AsBytes(pooler._potential.AsSpan()));
+        }
+
         int tailBits = pooler._inputWidth & 63;
         if (tailBits != 0)
         {
@@ -591,25 +720,50 @@ public sealed class SpatialPooler
                 }
             }
         }
+
         if (pooler._iteration < 0 || pooler._learnIteration < 0 || pooler._learnIteration > pooler._iteration)
         {
             throw new CheckpointFormatException("Spatial pooler step counters in the checkpoint are invalid.");
         }
 
-        // The connected rows are a function of the permanences (≥ connected − ε); rebuild them.
+        int rowFloats = pooler._stride;
+        if (reader.ReadInt32() != pooler._columns * rowFloats)
+        {
+            throw new CheckpointFormatException("Spatial pooler permanences have the wrong size in the checkpoint.");
+        }
+
+        Span<ulong> none = stackalloc ulong[pooler._words];
+        none.Clear();
         for (int c = 0; c < pooler._columns; c++)
         {
-            ReadOnlySpan<float> row = pooler._permanences.AsSpan(c * pooler._stride, pooler._stride);
+            ReadOnlySpan<byte> rowBytes = reader.ReadBytes(rowFloats * sizeof(float));
+            if (sharePools && rowBytes.SequenceEqual(MemoryMarshal.AsBytes(template._rows[c].AsSpan())))
+            {
+                // A row learning never changed: the template's, with its connected row (a function of row and pool).
+                pooler._rows[c] = template._rows[c];
+                Span<ulong> connected = pooler._connected.AsSpan(c * pooler._words, pooler._words);
+                template._connected.AsSpan(c * pooler._words, pooler._words).CopyTo(connected);
+                pooler._connectedCounts[c] = template._connectedCounts[c];
+                pooler.MirrorChanges(c, none, connected);
+                continue;
+            }
+
+            var own = new float[rowFloats];
+            rowBytes.CopyTo(MemoryMarshal.AsBytes(own.AsSpan()));
+            pooler._rows[c] = own;
+            pooler._ownsRow[c] = true;
+            pooler._ownedRowCount++;
             ReadOnlySpan<ulong> potential = pooler._potential.AsSpan(c * pooler._words, pooler._words);
-            for (int j = 0; j < row.Length; j++)
+            for (int j = 0; j < own.Length; j++)
             {
                 bool inPool = j < pooler._inputWidth && BitKernels.TestBit(potential, j);
-                if (!(row[j] >= 0f && row[j] <= 1f) || (!inPool && row[j] != 0f))
+                if (!(own[j] >= 0f && own[j] <= 1f) || (!inPool && own[j] != 0f))
                 {
                     throw new CheckpointFormatException("Spatial pooler permanence out of range in the checkpoint.");
                 }
             }
 
+            // The connected rows are a function of the permanences (≥ connected − ε); rebuild them.
             pooler.UpdateColumn(c, pooler._zeroDelta, raise: false);
         }
 

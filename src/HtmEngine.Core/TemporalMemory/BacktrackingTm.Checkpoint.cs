@@ -48,7 +48,15 @@ public sealed partial class BacktrackingTm
         }
 
         _cellSlots.Save(writer);
-        _cellFreeSlots.Save(writer);
+        if (_cellFreeSlots is null)
+        {
+            IntListPool.SaveEmpty(writer, _cellCount); // the bytes of a pool that never held anything
+        }
+        else
+        {
+            _cellFreeSlots.Save(writer);
+        }
+
         // The forward links carry a connected tag in memory; the file holds bare segment ids (format unchanged).
         _outSynapses.Save(writer, valueShift: LinkShift);
 
@@ -60,7 +68,7 @@ public sealed partial class BacktrackingTm
         writer.WriteSpan(_confCells.AsSpan(0, _confCellCount));
         for (int i = 0; i < _confCellCount; i++)
         {
-            writer.WriteSingle(_cellConfidence[_confCells[i]]);
+            writer.WriteSingle(_confCellValues[i]);
         }
 
         writer.WriteSpan(_confCols.AsSpan(0, _confColCount));
@@ -126,7 +134,7 @@ public sealed partial class BacktrackingTm
             throw new CheckpointFormatException("Backtracking TM segment count is impossible.");
         }
 
-        var tm = new BacktrackingTm(p, random, initialSegments: Math.Max(segHigh, 1024))
+        var tm = new BacktrackingTm(p, random, initialSegments: Math.Max(segHigh, InitialSegments))
         {
             _lrnIteration = lrnIteration,
             _avgInputDensity = avg,
@@ -182,7 +190,10 @@ public sealed partial class BacktrackingTm
         }
 
         tm._cellSlots.Load(ref reader);
-        tm._cellFreeSlots.Load(ref reader);
+        var freeSlots = new IntListPool(tm._cellCount, InitialCellListCapacity);
+        freeSlots.Load(ref reader);
+        tm._cellFreeSlots = freeSlots.IsEmpty ? null : freeSlots; // as a fresh TM holds it: not until a segment is freed
+
         tm._outSynapses.Load(ref reader, valueShift: LinkShift);
 
         // Links Cells4's stale-index freeing erased are missing from the forward index; count them per segment.
@@ -219,10 +230,17 @@ public sealed partial class BacktrackingTm
         ReadCells(ref reader, tm._infPredictedT, tm._cellCount);
         ReadCells(ref reader, tm._lrnActiveT, tm._cellCount);
         ReadCells(ref reader, tm._lrnPredictedT, tm._cellCount);
+        int confCells = reader.PeekSpanLength();
+        if (confCells < 0 || confCells > tm._cellCount)
+        {
+            throw new CheckpointFormatException("Backtracking TM index list is too long.");
+        }
+
+        tm.EnsureConfCellCapacity(confCells);
         tm._confCellCount = ReadIndexList(ref reader, tm._confCells, tm._cellCount);
         for (int i = 0; i < tm._confCellCount; i++)
         {
-            tm._cellConfidence[tm._confCells[i]] = reader.ReadSingle();
+            tm._confCellValues[i] = reader.ReadSingle();
         }
 
         tm._confColCount = ReadIndexList(ref reader, tm._confCols, tm._columns);

@@ -194,6 +194,8 @@ public sealed partial class BacktrackingTm
         long[] keys = _pendingKeys;
         float[] dcs = _pendingDc;
         Array.Sort(keys, dcs, 0, n);
+        EnsureConfCellCapacity(n); // at most one cell per pending key
+        float[] cellValues = _confCellValues;
         int lastCol = -1;
         int lastCell = -1;
         for (int q = 0; q < n; q++)
@@ -201,10 +203,11 @@ public sealed partial class BacktrackingTm
             int cell = (int)(keys[q] >> 32);
             int col = ColumnOf(cell);
             float dc = dcs[q];
-            _cellConfidence[cell] += dc;
             _colConfidence[col] += dc;
             if (cell != lastCell)
             {
+                // The keys are in cell order, so a cell's sum is one run of adds starting from 0, as in a dense array.
+                cellValues[_confCellCount] = 0f;
                 _confCells[_confCellCount++] = cell;
                 lastCell = cell;
                 if (col != lastCol)
@@ -213,6 +216,8 @@ public sealed partial class BacktrackingTm
                     lastCol = col;
                 }
             }
+
+            cellValues[_confCellCount - 1] += dc;
         }
 
         float sum = 0f;
@@ -230,7 +235,7 @@ public sealed partial class BacktrackingTm
 
             for (int i = 0; i < _confCellCount; i++)
             {
-                _cellConfidence[_confCells[i]] /= sum;
+                cellValues[i] /= sum;
             }
         }
     }

@@ -122,7 +122,7 @@ public sealed partial class BacktrackingTm
                 return $"cell {cell} has {live} segments (count {_cellSegCount[cell]})";
             }
 
-            if (_cellFreeSlots.Count(cell) != _cellSlots.Count(cell) - live)
+            if ((_cellFreeSlots is null ? 0 : _cellFreeSlots.Count(cell)) != _cellSlots.Count(cell) - live)
             {
                 return $"cell {cell} free-slot stack does not match its freed slots";
             }
@@ -220,7 +220,20 @@ public sealed partial class BacktrackingTm
         }
 
         _cellSlots.Reserve(segments * 2);
-        _cellFreeSlots.Reserve(segments);
+        FreeSlots().Reserve(segments);
+        if (_markedCells.Length < _cellCount)
+        {
+            Array.Resize(ref _markedCells, _cellCount); // keeps the marked cells the next MarkCells clears
+        }
+
+        EnsureConfCellCapacity(_cellCount);
+        if (_scratchCandidates.Length < _cellCount)
+        {
+            _scratchCandidates = new int[_cellCount];
+        }
+
+        _infPatterns.ReserveAll();
+        _lrnPatterns.ReserveAll();
         int worstUpdates = _columns * (_maxSyn + _p.NewSynapseCount);
         if (_updSources.Length < worstUpdates)
         {

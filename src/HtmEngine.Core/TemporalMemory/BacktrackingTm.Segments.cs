@@ -32,11 +32,12 @@ public sealed partial class BacktrackingTm
 
         // Cells4 reuses the most recently freed slot of the cell before appending a new one.
         int slot;
-        int freeSlots = _cellFreeSlots.Count(cell);
+        IntListPool? freePool = _cellFreeSlots;
+        int freeSlots = freePool is null ? 0 : freePool.Count(cell);
         if (freeSlots > 0)
         {
-            slot = _cellFreeSlots.Get(cell)[freeSlots - 1];
-            _cellFreeSlots.RemoveLast(cell);
+            slot = freePool!.Get(cell)[freeSlots - 1];
+            freePool.RemoveLast(cell);
             _cellSlots.Get(cell)[slot] = seg;
         }
         else
@@ -86,7 +87,7 @@ public sealed partial class BacktrackingTm
         _segSynCount[seg] = 0;
         _segConnected[seg] = 0;
         _cellSlots.Get(cell)[_seg[seg].Slot] = -1;
-        _cellFreeSlots.Add(cell, _seg[seg].Slot);
+        FreeSlots().Add(cell, _seg[seg].Slot);
         _cellSegCount[cell]--;
         _segmentCount--;
         _seg[seg].Cell = -1;
@@ -97,7 +98,9 @@ public sealed partial class BacktrackingTm
 
     private void GrowSegments()
     {
-        int n = _seg.Length * 2;
+        // A model that outgrows the fresh capacity is learning (about 1,500 segments after 100 NAB rows): go straight to
+        // room for a thousand, as the storage was sized before; every resize copies and zeroes ~20 arrays.
+        int n = Math.Max(_seg.Length * 2, GrownSegments);
         Array.Resize(ref _seg, n);
         Array.Resize(ref _segSynCount, n);
         Array.Resize(ref _segPositive, n);
@@ -532,6 +535,12 @@ public sealed partial class BacktrackingTm
         if (wanted <= 0 || sortedState.Length == 0)
         {
             return 0;
+        }
+
+        if (_scratchCandidates.Length < sortedState.Length)
+        {
+            // Every state cell may be a candidate (the writes below are unchecked).
+            _scratchCandidates = new int[Math.Max(sortedState.Length, _scratchCandidates.Length * 2)];
         }
 
         int[] cand = _scratchCandidates;

@@ -72,11 +72,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
     // Per cell.
     private readonly IntListPool _cellSlots;
-    private readonly IntListPool _cellFreeSlots;
+    private IntListPool? _cellFreeSlots; // created when a segment is first freed: a young model frees none (see FreeSlots)
     private readonly IntListPool _outSynapses;
     private readonly int[] _cellSegCount;
     private readonly byte[] _cellMark;
-    private readonly int[] _markedCells;
+    private int[] _markedCells; // grows with the qualified segments (MarkCells), not sized for every cell
     private int _markedCount;
     private readonly byte[] _setFlag;
 
@@ -87,9 +87,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private CellSet _infPredictedT1; // swapped with its t/t−1 twin each step (see UpdateInferenceState)
     private readonly CellSet _backupActive;
     private readonly CellSet _backupPredictedT1;
-    private readonly float[] _cellConfidence;
     private readonly float[] _colConfidence;
-    private readonly int[] _confCells;
+    private int[] _confCells; // cells with a confidence, in cell order, and their confidences: grown to need
+    private float[] _confCellValues;
     private int _confCellCount;
     private readonly int[] _confCols;
     private int _confColCount;
@@ -131,7 +131,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private int _flaggedSnapshotLength;
 
     // Scratch.
-    private readonly int[] _scratchCandidates;
+    private int[] _scratchCandidates; // grown to the largest state sampled from (ChooseCellsToLearnFrom)
     private readonly int[] _scratchChosen;
     private readonly int[] _scratchUpdate;
     private readonly int[] _scratchSynSrc;
@@ -172,9 +172,19 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private int _learnedSeqLength;
     private bool _resetCalled;
 
+    // Segment capacity of a new TM. A young model has a few hundred segments (160 after 5 NAB rows, ~1,500 after
+    // 100) and the segment arrays double as needed, so a fresh model does not hold room for a thousand.
+    private const int InitialSegments = 256;
+
+    // Segment capacity after the first growth (see GrowSegments).
+    private const int GrownSegments = 1024;
+
+    // Initial room of the lists that grow with the activity of a step (marked cells, confidences, sample candidates).
+    private const int InitialCellListCapacity = 256;
+
     /// <summary>Creates an empty TM (no segments) with the given parameters.</summary>
     public BacktrackingTm(BacktrackingTmParameters parameters)
-        : this(parameters, new NupicRandom(CheckedSeed(parameters)), initialSegments: 1024)
+        : this(parameters, new NupicRandom(CheckedSeed(parameters)), InitialSegments)
     {
     }
 
@@ -220,11 +230,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _synPerm = new float[segs * _maxSyn];
 
         _cellSlots = new IntListPool(_cellCount, segs * 2);
-        _cellFreeSlots = new IntListPool(_cellCount, 256);
         _outSynapses = new IntListPool(_cellCount, segs * 16);
         _cellSegCount = new int[_cellCount];
         _cellMark = new byte[_cellCount];
-        _markedCells = new int[_cellCount];
+        _markedCells = new int[Math.Min(_cellCount, InitialCellListCapacity)];
         _setFlag = new byte[_cellCount];
         _qualHead = new int[_cellCount];
         _qualHead.AsSpan().Fill(-1);
@@ -237,9 +246,9 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _infPredictedT1 = new CellSet(_cellCount);
         _backupActive = new CellSet(_cellCount);
         _backupPredictedT1 = new CellSet(_cellCount);
-        _cellConfidence = new float[_cellCount];
         _colConfidence = new float[_columns];
-        _confCells = new int[_cellCount];
+        _confCells = new int[Math.Min(_cellCount, InitialCellListCapacity)];
+        _confCellValues = new float[_confCells.Length];
         _confCols = new int[_columns];
         _pendingKeys = new long[segs];
         _pendingDc = new float[segs];
@@ -266,7 +275,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _updSources = new int[64 * (_maxSyn + parameters.NewSynapseCount)];
         _snapshotFlag = new byte[_cellCount];
 
-        _scratchCandidates = new int[_cellCount];
+        _scratchCandidates = new int[Math.Min(_cellCount, InitialCellListCapacity)];
         _scratchChosen = new int[_maxSyn + parameters.NewSynapseCount];
         _scratchUpdate = new int[_maxSyn + parameters.NewSynapseCount];
         _scratchSynSrc = new int[_maxSyn + parameters.NewSynapseCount];
@@ -692,6 +701,12 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             _cellMark[_markedCells[i]] = 0;
         }
 
+        if (_markedCells.Length < _qualSegCount)
+        {
+            // At most one marked cell per qualified segment; the old entries were cleared above.
+            _markedCells = new int[Math.Min(_cellCount, Math.Max(_qualSegCount, _markedCells.Length * 2))];
+        }
+
         int n = 0;
         int[] qual = _qualSegs;
         for (int i = 0; i < _qualSegCount; i++)
@@ -870,6 +885,20 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         return n >= threshold;
     }
 
+    /// <summary>Makes the confidence lists hold at least <paramref name="count"/> cells (doubling, at most all cells).</summary>
+    private void EnsureConfCellCapacity(int count)
+    {
+        if (_confCells.Length < count)
+        {
+            int size = Math.Min(_cellCount, Math.Max(count, _confCells.Length * 2));
+            Array.Resize(ref _confCells, size);
+            Array.Resize(ref _confCellValues, size);
+        }
+    }
+
+    /// <summary>The cells' stacks of freed slots, created on first use (see <see cref="_cellFreeSlots"/>).</summary>
+    private IntListPool FreeSlots() => _cellFreeSlots ??= new IntListPool(_cellCount, InitialCellListCapacity);
+
     private void ClearConfidences()
     {
         for (int i = 0; i < _pendingCount; i++)
@@ -879,11 +908,6 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
         _pendingCount = 0;
         _confidencePending = false;
-        for (int i = 0; i < _confCellCount; i++)
-        {
-            _cellConfidence[_confCells[i]] = 0f;
-        }
-
         for (int i = 0; i < _confColCount; i++)
         {
             _colConfidence[_confCols[i]] = 0f;

@@ -122,6 +122,37 @@ internal sealed class IntListPool
         _sizeClass[list] = (byte)newCls;
     }
 
+    /// <summary>Whether no list holds or ever held a block (a pool as new).</summary>
+    public bool IsEmpty => _used == 0 && _count.AsSpan().IndexOfAnyExcept(0) < 0;
+
+    /// <summary>Writes exactly what <see cref="Save"/> writes for a new pool of <paramref name="listCount"/> lists, without one.</summary>
+    public static void SaveEmpty(Checkpoints.CheckpointWriter writer, int listCount)
+    {
+        writer.WriteInt32(0); // used
+        writer.WriteSpan(ReadOnlySpan<int>.Empty); // data
+        Span<int> zeros = stackalloc int[256];
+        zeros.Clear();
+        for (int pass = 0; pass < 2; pass++)
+        {
+            // offsets, then counts
+            writer.WriteInt32(listCount);
+            for (int done = 0; done < listCount; done += zeros.Length)
+            {
+                writer.WriteElements<int>(zeros[..Math.Min(zeros.Length, listCount - done)]);
+            }
+        }
+
+        writer.WriteInt32(listCount); // size classes
+        for (int done = 0; done < listCount; done += zeros.Length * sizeof(int))
+        {
+            writer.WriteElements<byte>(System.Runtime.InteropServices.MemoryMarshal.AsBytes(zeros)[..Math.Min(zeros.Length * sizeof(int), listCount - done)]);
+        }
+
+        Span<int> heads = stackalloc int[SizeClasses];
+        heads.Fill(-1);
+        writer.WriteSpan<int>(heads);
+    }
+
     /// <summary>Makes the backing array hold at least <paramref name="capacity"/> entries.</summary>
     public void Reserve(int capacity)
     {

@@ -9,20 +9,25 @@ namespace HtmEngine.Runtime.Models;
 public static class ModelFactory
 {
     /// <summary>
-    /// Retained bytes of a freshly built model of either parameter set (encoders, a 2048-column spatial pooler with
-    /// its potential pools and permanences, an empty 65,536-cell temporal memory). Measured with
-    /// <c>GC.GetTotalMemory(true)</c> around <c>new HtmModel(...)</c>: 11.70 MB for <c>nab</c> and
-    /// <c>htmengine-0.3.4</c> alike (docs/model-swapping.md).
+    /// Retained bytes of a freshly built backtracking-TM model of either parameter set (encoders, a 2048-column spatial
+    /// pooler whose permanence rows and potential pools are still the process's shared initial state, an empty
+    /// 65,536-cell temporal memory). Measured with <c>GC.GetTotalMemory(true)</c> around <c>new HtmModel(...)</c>
+    /// after a first model had built the shared state: 3.27 MB for <c>nab</c> and <c>htmengine-0.3.4</c> alike
+    /// (docs/model-swapping.md; 11.70 MB, then 9.50 MB, before the pooler shared its initial state).
     /// </summary>
-    public const long FreshModelBytes = 11_700_000;
+    public const long FreshModelBytes = 3_400_000;
+
+    /// <summary>The same for a model with the plain temporal memory (<c>tm</c>): 5.20 MB measured.</summary>
+    public const long FreshTemporalMemoryModelBytes = 5_400_000;
 
     /// <summary>
     /// Retained bytes per temporal-memory segment as the model learns: segment arrays, the segment's synapse slots
     /// (source and permanence per slot), per-cell slot lists and forward links, with the array growth slack. Measured
-    /// 795 B/segment after 2,000 rows and 992–1,098 B/segment (two runs) after the 22,695 rows of
-    /// machine_temperature_system_failure (20,556 segments, +20.4 to +22.6 MB); the estimate takes the larger figure.
+    /// 900 B/segment after 100 rows, 1,010 after 1,000 and 1,163 after the 22,695 rows of
+    /// machine_temperature_system_failure (20,556 segments), the spatial pooler's own rows taken out; the estimate
+    /// takes the larger figure.
     /// </summary>
-    public const long BytesPerSegment = 1_100;
+    public const long BytesPerSegment = 1_200;
 
     /// <summary>Builds a fresh model for a definition.</summary>
     /// <param name="definition">The definition.</param>
@@ -44,8 +49,11 @@ public static class ModelFactory
     }
 
     /// <summary>
-    /// The estimated retained bytes of a model: <see cref="FreshModelBytes"/> plus <see cref="BytesPerSegment"/> per
-    /// temporal-memory segment. Cheap (reads two counters), so it is refreshed after every use.
+    /// The estimated retained bytes of a model: <see cref="FreshModelBytes"/> (or
+    /// <see cref="FreshTemporalMemoryModelBytes"/>) plus <see cref="BytesPerSegment"/> per temporal-memory segment plus
+    /// the spatial pooler's own permanence rows (those learning changed; 68 after 5 rows, ~150 after 1,000, 314 after
+    /// 22,695, of 2,048). Cheap (reads three counters), so it is refreshed after every use. The shared initial state
+    /// (~4.4 MB per parameter set and process) is not counted per model.
     /// </summary>
     /// <param name="model">The model.</param>
     /// <returns>Bytes.</returns>
@@ -58,7 +66,9 @@ public static class ModelFactory
             TemporalMemory tm => tm.SegmentCount,
             _ => 0,
         };
-        return FreshModelBytes + (segments * BytesPerSegment);
+        long fresh = model.SequenceMemory is TemporalMemory ? FreshTemporalMemoryModelBytes : FreshModelBytes;
+        long rows = (long)model.SpatialPooler.OwnedRowCount * model.SpatialPooler.RowBytes;
+        return fresh + (segments * BytesPerSegment) + rows;
     }
 
     /// <summary>

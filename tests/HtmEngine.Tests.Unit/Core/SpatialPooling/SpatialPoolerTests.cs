@@ -366,6 +366,61 @@ public class SpatialPoolerTests
     }
 
     [Fact]
+    public void Poolers_share_the_initial_rows_until_learning_changes_them_and_never_write_the_shared_ones()
+    {
+        var writer = new CheckpointWriter(kind: 3, version: 1);
+        new SpatialPooler(SpatialPoolerParameters.Nab).Save(writer);
+        byte[] freshBefore = writer.Complete();
+
+        var sp = new SpatialPooler(SpatialPoolerParameters.Nab);
+        Assert.Equal(0, sp.OwnedRowCount);
+        var random = new Random(21);
+        var active = new int[40];
+        for (int step = 0; step < 120; step++)
+        {
+            sp.Compute(RandomInput(random), learn: true, active);
+        }
+
+        Assert.InRange(sp.OwnedRowCount, 40, 2047);
+
+        // Had learning written a shared row, every new pooler would start from the changed state.
+        writer = new CheckpointWriter(kind: 3, version: 1);
+        var fresh = new SpatialPooler(SpatialPoolerParameters.Nab);
+        fresh.Save(writer);
+        Assert.Equal(freshBefore, writer.Complete());
+        Assert.Equal(0, fresh.OwnedRowCount);
+    }
+
+    [Fact]
+    public void A_young_pooler_round_trips_sharing_the_rows_it_did_not_change()
+    {
+        var sp = new SpatialPooler(SpatialPoolerParameters.HtmEngine034);
+        var random = new Random(22);
+        var active = new int[40];
+        for (int step = 0; step < 10; step++)
+        {
+            sp.Compute(RandomInput(random), learn: true, active);
+        }
+
+        SpatialPooler restored = RoundTrip(sp);
+        Assert.Equal(sp.OwnedRowCount, restored.OwnedRowCount);
+        var expected = new int[40];
+        for (int step = 0; step < 60; step++)
+        {
+            ulong[] input = RandomInput(random);
+            int n = sp.Compute(input, learn: true, expected);
+            Assert.Equal(n, restored.Compute(input, learn: true, active));
+            Assert.Equal(expected, active);
+        }
+
+        var a = new CheckpointWriter(kind: 3, version: 1);
+        var b = new CheckpointWriter(kind: 3, version: 1);
+        sp.Save(a);
+        restored.Save(b);
+        Assert.Equal(a.Complete(), b.Complete());
+    }
+
+    [Fact]
     public void Invalid_parameters_and_arguments_are_refused()
     {
         Assert.Throws<ArgumentException>(() => new SpatialPooler(SpatialPoolerParameters.Nab with { GlobalInhibition = false }));

@@ -339,6 +339,67 @@ public class BacktrackingTmTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_tm_that_grows_past_its_initial_sizes_equals_one_reserved_for_the_worst_case()
+    {
+        // The default TM starts with room for a few hundred segments and short cell lists and grows them; the
+        // reserved one never grows. Growth must not change a prediction or a checkpoint byte.
+        var grown = new BacktrackingTm(new BacktrackingTmParameters());
+        var reserved = new BacktrackingTm(new BacktrackingTmParameters());
+        reserved.ReserveSegments(1 << 14);
+        int[][] stream = NoisyStream(900, seed: 23);
+        foreach (int[] x in stream)
+        {
+            Assert.Equal(reserved.CountPredicted(x), grown.CountPredicted(x));
+            reserved.Compute(x, learn: true);
+            grown.Compute(x, learn: true);
+        }
+
+        Assert.True(grown.SegmentCount > 1024, $"only {grown.SegmentCount} segments: the stream did not grow the storage");
+        Assert.Equal(Checkpoint(reserved), Checkpoint(grown));
+    }
+
+    [Fact]
+    public void A_fresh_and_a_young_tm_round_trip_before_any_segment_is_freed()
+    {
+        // No segment freed yet: the free-slot stacks do not exist in memory and must still be written as an empty pool.
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        byte[] fresh = Checkpoint(tm);
+        Assert.Equal(fresh, Checkpoint(Restore(fresh)));
+        int[][] stream = NoisyStream(60, seed: 24);
+        var twin = new BacktrackingTm(new BacktrackingTmParameters());
+        for (int t = 0; t < 5; t++)
+        {
+            tm.Compute(stream[t], learn: true);
+            twin.Compute(stream[t], learn: true);
+        }
+
+        byte[] young = Checkpoint(tm);
+        BacktrackingTm restored = Restore(young);
+        Assert.Equal(young, Checkpoint(restored));
+        for (int t = 5; t < stream.Length; t++)
+        {
+            Assert.Equal(twin.CountPredicted(stream[t]), restored.CountPredicted(stream[t]));
+            twin.Compute(stream[t], learn: true);
+            restored.Compute(stream[t], learn: true);
+        }
+
+        Assert.Equal(Checkpoint(twin), Checkpoint(restored));
+    }
+
+    [Theory]
+    [InlineData(65_536)]
+    [InlineData(1_000)]
+    [InlineData(3)]
+    public void An_absent_int_list_pool_is_written_as_a_new_one(int lists)
+    {
+        var expected = new CheckpointWriter(Kind, 1);
+        new IntListPool(lists, 64).Save(expected);
+        var actual = new CheckpointWriter(Kind, 1);
+        IntListPool.SaveEmpty(actual, lists);
+        Assert.Equal(expected.Complete(), actual.Complete());
+    }
+
+    [Fact]
     public void Compute_allocates_nothing_after_warm_up()
     {
         var tm = new BacktrackingTm(new BacktrackingTmParameters());
