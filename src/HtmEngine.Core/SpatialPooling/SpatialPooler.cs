@@ -360,16 +360,25 @@ public sealed class SpatialPooler
         }
 
         // Weak columns: every potential synapse +belowStimulusInc.
+        // Rarely any column is weak, so they are found by a vectorised search instead of a compare per column (2,048
+        // per step, about a third of this method's time): duty cycles are non-negative floats, whose IEEE bits order
+        // as integers, so d < minimum is bits(d) ≤ bits(minimum) − 1. A bump does not change the duty cycles.
         float minimum = _minOverlapDutyCycle;
         if (minimum > 0f)
         {
-            float[] dutyCycles = _overlapDutyCycles;
-            for (int c = 0; c < dutyCycles.Length; c++)
+            ReadOnlySpan<int> dutyCycleBits = MemoryMarshal.Cast<float, int>(_overlapDutyCycles);
+            int below = BitConverter.SingleToInt32Bits(minimum) - 1;
+            int c = 0;
+            while (c < dutyCycleBits.Length)
             {
-                if (dutyCycles[c] < minimum)
+                int found = dutyCycleBits[c..].IndexOfAnyInRange(int.MinValue, below);
+                if (found < 0)
                 {
-                    UpdateColumn(c, _bumpDelta, raise: false);
+                    break;
                 }
+
+                UpdateColumn(c + found, _bumpDelta, raise: false);
+                c += found + 1;
             }
         }
 

@@ -217,28 +217,40 @@ public class SpatialPoolerTests
         }
     }
 
-    [Fact]
-    public void A_column_without_input_is_bumped_after_the_first_update_round()
+    [Theory]
+    [InlineData(new[] { 7 })]
+    [InlineData(new[] { 0, 7, 8, 9, 2047 })] // neighbours and both ends: the search for weak columns resumes after each
+    public void Columns_without_input_are_bumped_after_the_first_update_round(int[] weak)
     {
         var sp = new SpatialPooler(SpatialPoolerParameters.Nab);
-        sp.SetPermanences(7, new float[454]);
+        foreach (int column in weak)
+        {
+            sp.SetPermanences(column, new float[454]);
+        }
+
         var random = new Random(4);
         var active = new int[40];
         for (int step = 1; step <= 50; step++)
         {
             sp.Compute(RandomInput(random), learn: true, active);
-            Assert.DoesNotContain(7, active);
+            Assert.Empty(active.Intersect(weak));
         }
 
         Assert.True(sp.MinOverlapDutyCycle > 0f);
-        Assert.Equal(0f, sp.OverlapDutyCycles[7]);
-        Assert.All(sp.GetPermanences(7).ToArray(), p => Assert.Equal(0f, p));
+        foreach (int column in weak)
+        {
+            Assert.Equal(0f, sp.OverlapDutyCycles[column]);
+            Assert.All(sp.GetPermanences(column).ToArray(), p => Assert.Equal(0f, p));
+        }
 
         sp.Compute(RandomInput(random), learn: true, active);
-        ReadOnlySpan<float> perms = sp.GetPermanences(7);
-        for (int i = 0; i < 454; i++)
+        foreach (int column in weak)
         {
-            Assert.Equal(BitKernels.TestBit(sp.GetPotential(7), i) ? 0.02f : 0f, perms[i]);
+            ReadOnlySpan<float> perms = sp.GetPermanences(column);
+            for (int i = 0; i < 454; i++)
+            {
+                Assert.Equal(BitKernels.TestBit(sp.GetPotential(column), i) ? 0.02f : 0f, perms[i]);
+            }
         }
     }
 
