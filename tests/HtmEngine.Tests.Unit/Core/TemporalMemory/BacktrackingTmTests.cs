@@ -288,18 +288,30 @@ public class BacktrackingTmTests(ITestOutputHelper output)
             first.Compute(stream[t], learn: true);
         }
 
-        byte[] saved = Checkpoint(first);
+        BacktrackingTm restored = RestoreAndCheck(Checkpoint(first));
+        Assert.Null(restored.FindInvariantViolation());
+        ContinueInLockstep(uninterrupted, restored, stream, from: 400);
+    }
+
+    /// <summary>Loads a checkpoint and checks that the loaded TM saves the same bytes.</summary>
+    private static BacktrackingTm RestoreAndCheck(byte[] saved)
+    {
         BacktrackingTm restored = Restore(saved);
         Assert.Equal(saved, Checkpoint(restored));
-        Assert.Null(restored.FindInvariantViolation());
-        for (int t = 400; t < stream.Length; t++)
+        return restored;
+    }
+
+    /// <summary>Steps both TMs through the rest of the stream: the same predictions at every step, the same bytes at the end.</summary>
+    private static void ContinueInLockstep(BacktrackingTm expected, BacktrackingTm actual, int[][] stream, int from)
+    {
+        for (int t = from; t < stream.Length; t++)
         {
-            Assert.Equal(uninterrupted.CountPredicted(stream[t]), restored.CountPredicted(stream[t]));
-            uninterrupted.Compute(stream[t], learn: true);
-            restored.Compute(stream[t], learn: true);
+            Assert.Equal(expected.CountPredicted(stream[t]), actual.CountPredicted(stream[t]));
+            expected.Compute(stream[t], learn: true);
+            actual.Compute(stream[t], learn: true);
         }
 
-        Assert.Equal(Checkpoint(uninterrupted), Checkpoint(restored));
+        Assert.Equal(Checkpoint(expected), Checkpoint(actual));
     }
 
     [Theory]
@@ -373,17 +385,8 @@ public class BacktrackingTmTests(ITestOutputHelper output)
             twin.Compute(stream[t], learn: true);
         }
 
-        byte[] young = Checkpoint(tm);
-        BacktrackingTm restored = Restore(young);
-        Assert.Equal(young, Checkpoint(restored));
-        for (int t = 5; t < stream.Length; t++)
-        {
-            Assert.Equal(twin.CountPredicted(stream[t]), restored.CountPredicted(stream[t]));
-            twin.Compute(stream[t], learn: true);
-            restored.Compute(stream[t], learn: true);
-        }
-
-        Assert.Equal(Checkpoint(twin), Checkpoint(restored));
+        BacktrackingTm restored = RestoreAndCheck(Checkpoint(tm));
+        ContinueInLockstep(twin, restored, stream, from: 5);
     }
 
     [Theory]
