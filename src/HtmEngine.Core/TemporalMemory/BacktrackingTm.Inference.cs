@@ -113,19 +113,12 @@ public sealed partial class BacktrackingTm
     /// values are asked for, so they are bit for bit what an eager sum gives. The duty cycles are still refreshed
     /// here, in every call, because Cells4 stores each refreshed value and later ones decay from it.
     /// </remarks>
-    private bool InferPhase2(int replayOffset = -1)
+    private bool InferPhase2()
     {
         _infPredictedT.Clear();
         ClearConfidences();
         int threshold = _p.ActivationThreshold;
-        if (replayOffset < 0)
-        {
-            ComputeActivity(_infActiveT.Members, threshold);
-        }
-        else
-        {
-            CountReplayed(replayOffset, _infActiveT.Members, threshold);
-        }
+        ComputeActivity(_infActiveT.Members, threshold);
 
         int n = _qualSegCount;
         int[] qual = _qualSegs;
@@ -263,8 +256,6 @@ public sealed partial class BacktrackingTm
 
         _backupActive.CopyFrom(_infActiveT);
         _backupPredictedT1.CopyFrom(_infPredictedT1);
-        ushort[] activity = _activity; // the replays count into arrays of their own (CountReplayed)
-        _replayCellCount.AsSpan().Fill(-1);
         int candidate = -1;
         for (int start = 0; start < n; start++)
         {
@@ -278,7 +269,7 @@ public sealed partial class BacktrackingTm
                     break;
                 }
 
-                inSequence = InferPhase2(replayOffset: offset);
+                inSequence = InferPhase2();
                 if (!inSequence)
                 {
                     break;
@@ -293,7 +284,6 @@ public sealed partial class BacktrackingTm
             }
         }
 
-        _activity = activity;
         if (candidate < 0)
         {
             _infActiveT.CopyFrom(_backupActive);

@@ -165,15 +165,6 @@ public sealed partial class BacktrackingTm
     /// </summary>
     internal bool DeferQueuedUpdates { get; set; } = true;
 
-    /// <summary>
-    /// Whether an inference backtrack's replays count from the counts an earlier start left at the same input (the
-    /// default) or afresh; both must give the same model (tests compare them).
-    /// </summary>
-    internal bool ReuseReplayCounts { get; set; } = true;
-
-    /// <summary>Replay counts made from an earlier start's counts instead of afresh, since construction.</summary>
-    internal long ReusedReplayCounts { get; private set; }
-
     /// <summary>Updates queued by the last learning phase 2, waiting for the next step.</summary>
     internal int QueuedUpdateCount => _updCount;
 
@@ -243,21 +234,6 @@ public sealed partial class BacktrackingTm
 
         _infPatterns.ReserveAll();
         _lrnPatterns.ReserveAll();
-        for (int i = 0; i < _replayCounts.Length; i++)
-        {
-            if (_replayCounts[i] is not { } counts || counts.Length < _activity.Length)
-            {
-                _replayCounts[i] = new ushort[_activity.Length];
-                _replayCellCount[i] = -1;
-            }
-
-            if (_replayCells[i].Length < _cellCount)
-            {
-                _replayCells[i] = new int[_cellCount];
-                _replayCellCount[i] = -1;
-            }
-        }
-
         int worstUpdates = _columns * (_maxSyn + _p.NewSynapseCount);
         if (_updSources.Length < worstUpdates)
         {

@@ -51,9 +51,6 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private ushort[] _activity; // per segment: active synapses (low byte), active connected synapses (high byte)
     private int[] _touchedSegs;
     private int _touchedCount;
-    private readonly ushort[]?[] _replayCounts; // per replayed offset of an inference backtrack: its last counts
-    private readonly int[][] _replayCells; // per replayed offset: the cells those counts are of, ascending
-    private readonly int[] _replayCellCount; // per replayed offset: how many; −1 when nothing was counted there yet
     private int[] _qualSegs; // segments that reached the threshold of the last count
     private int _qualSegCount;
     private long[] _qualKeys; // (cell << 32 | slot) of the segments reaching a threshold, sorted
@@ -258,13 +255,6 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _cellPositive = new byte[_cellCount];
         _predictedColumnMark = new byte[_columns];
         _infPatterns = new PatternQueue(parameters.MaxInfBacktrack + 1, _columns);
-        _replayCounts = new ushort[parameters.MaxInfBacktrack + 1][];
-        _replayCells = new int[parameters.MaxInfBacktrack + 1][];
-        _replayCellCount = new int[parameters.MaxInfBacktrack + 1];
-        for (int i = 0; i < _replayCells.Length; i++)
-        {
-            _replayCells[i] = [];
-        }
 
         _lrnActiveT = new CellSet(_cellCount);
         _lrnActiveT1 = new CellSet(_cellCount);
@@ -611,12 +601,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
                 CountOutList(ref act, _outSynapses.Get(cells[i]));
             }
 
-            // The scan clears the counters below the threshold, so the qualified ones are all the next count
-            // has to clear.
-            int found = ActivityKernels.ScanAtLeastClearingBelow(activity.AsSpan(0, _segHigh), onto, _qualSegs);
-            _qualSegs.AsSpan(0, found).CopyTo(touched);
-            _touchedCount = found;
-            _qualSegCount = found;
+            _touchedCount = -1;
+            _qualSegCount = ActivityKernels.ScanAtLeast(activity.AsSpan(0, _segHigh), onto, _qualSegs);
             return;
         }
 
@@ -645,159 +631,6 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
         _touchedCount = count;
         _qualSegCount = qualified;
-    }
-
-    /// <summary>
-    /// <see cref="ComputeActivity"/> for the replay of input <paramref name="offset"/> in an inference backtrack, which
-    /// replays the same inputs from several starts while no segment changes: the counts are kept per offset, and a
-    /// later start's count at that offset adds the links of the cells that joined and takes away those of the cells
-    /// that left, when that is fewer links than counting afresh. The counts are left in <see cref="_activity"/>, which
-    /// then refers to this offset's counters until <see cref="InferBacktrack"/> puts the usual array back.
-    /// </summary>
-    /// <remarks>
-    /// Two starts' replays of one input share about half of their links on machine_temperature, and the counting of
-    /// replays was a quarter of all counting (Core README, item 26). Counts are exact integers either way (no counter
-    /// ever goes below the part both sets share), so the result is the very counts a fresh count gives.
-    /// </remarks>
-    private void CountReplayed(int offset, ReadOnlySpan<int> cells, int threshold)
-    {
-        ushort[]? counts = _replayCounts[offset];
-        if (counts is null || counts.Length < _segHigh)
-        {
-            counts = new ushort[_activity.Length];
-            _replayCounts[offset] = counts;
-            _replayCellCount[offset] = -1;
-        }
-
-        ref ushort act = ref MemoryMarshal.GetArrayDataReference(counts);
-        int previousCount = _replayCellCount[offset];
-        int[] previous = _replayCells[offset];
-        bool ascending = true;
-        for (int i = 1; i < cells.Length; i++)
-        {
-            ascending &= cells[i - 1] < cells[i];
-        }
-
-        bool counted = false;
-        if (previousCount >= 0 && ascending && ReuseReplayCounts)
-        {
-            long full = 0;
-            long changed = 0;
-            int p = 0;
-            for (int i = 0; i < cells.Length; i++)
-            {
-                int cell = cells[i];
-                int links = _outSynapses.Count(cell);
-                full += links;
-                while (p < previousCount && previous[p] < cell)
-                {
-                    changed += _outSynapses.Count(previous[p++]);
-                }
-
-                if (p < previousCount && previous[p] == cell)
-                {
-                    p++;
-                }
-                else
-                {
-                    changed += links;
-                }
-            }
-
-            while (p < previousCount)
-            {
-                changed += _outSynapses.Count(previous[p++]);
-            }
-
-            if (changed < full)
-            {
-                // Take away the cells that left before adding those that joined, so that no counter goes below the
-                // count of the cells both sets have.
-                p = 0;
-                for (int i = 0; i < cells.Length; i++)
-                {
-                    int cell = cells[i];
-                    while (p < previousCount && previous[p] < cell)
-                    {
-                        UncountOutList(ref act, _outSynapses.Get(previous[p++]));
-                    }
-
-                    if (p < previousCount && previous[p] == cell)
-                    {
-                        p++;
-                    }
-                }
-
-                while (p < previousCount)
-                {
-                    UncountOutList(ref act, _outSynapses.Get(previous[p++]));
-                }
-
-                p = 0;
-                for (int i = 0; i < cells.Length; i++)
-                {
-                    int cell = cells[i];
-                    while (p < previousCount && previous[p] < cell)
-                    {
-                        p++;
-                    }
-
-                    if (p < previousCount && previous[p] == cell)
-                    {
-                        p++;
-                    }
-                    else
-                    {
-                        CountOutList(ref act, _outSynapses.Get(cell));
-                    }
-                }
-
-                counted = true;
-                ReusedReplayCounts++;
-            }
-        }
-
-        if (!counted)
-        {
-            Array.Clear(counts, 0, _segHigh);
-            for (int i = 0; i < cells.Length; i++)
-            {
-                CountOutList(ref act, _outSynapses.Get(cells[i]));
-            }
-        }
-
-        if (ascending)
-        {
-            if (previous.Length < cells.Length)
-            {
-                previous = new int[Math.Max(cells.Length, previous.Length * 2)];
-                _replayCells[offset] = previous;
-            }
-
-            cells.CopyTo(previous);
-            _replayCellCount[offset] = cells.Length;
-        }
-        else
-        {
-            _replayCellCount[offset] = -1;
-        }
-
-        _activity = counts;
-        _qualSegCount = ActivityKernels.ScanAtLeast(counts.AsSpan(0, _segHigh), Math.Max(threshold, 1), _qualSegs);
-    }
-
-    /// <summary>Takes every link in <paramref name="outs"/> back out of its segment's counter (<see cref="CountOutList"/> undone).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UncountOutList(ref ushort act, Span<int> outs)
-    {
-        ref int o = ref MemoryMarshal.GetReference(outs);
-        ref int end = ref Unsafe.Add(ref o, outs.Length);
-        while (Unsafe.IsAddressLessThan(ref o, ref end))
-        {
-            uint l = (uint)o;
-            Unsafe.Add(ref act, (nuint)(l >> LinkShift)) -= (ushort)(l & LinkIncrementMask);
-            o = ref Unsafe.Add(ref o, 1);
-        }
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using HtmEngine.Core.Checkpoints;
-using HtmEngine.Core.Models;
 using HtmEngine.Core.TemporalMemory;
 using Xunit.Abstractions;
 
@@ -275,37 +274,6 @@ public class BacktrackingTmTests(ITestOutputHelper output)
 
         Assert.True(queuedAtCheckpoints > 0, "no update was queued when the checkpoints were taken");
         Assert.Equal(Checkpoint(eager), Checkpoint(deferred));
-    }
-
-    [Fact]
-    public void Replays_counted_from_an_earlier_start_give_the_model_that_fresh_counts_give()
-    {
-        // An inference backtrack replays the same inputs from several starts; a replay's count of an input is made
-        // from the previous start's count of it (cells that joined added, cells that left taken away) when that is
-        // fewer links. Two whole models on a noisy daily cycle with spikes (which sends the TM backtracking), one
-        // counting every replay afresh: the same raw scores at every step and the same TM bytes at the checkpoints.
-        var reusing = new HtmModel(ModelParameters.Nab(0, 100));
-        var fresh = new HtmModel(ModelParameters.Nab(0, 100));
-        var reusingTm = (BacktrackingTm)reusing.SequenceMemory;
-        var freshTm = (BacktrackingTm)fresh.SequenceMemory;
-        freshTm.ReuseReplayCounts = false;
-        var rng = new Random(29);
-        var time = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-        for (int t = 0; t < 2000; t++)
-        {
-            double value = 50 + (30 * Math.Sin(2 * Math.PI * t / 96)) + (rng.NextDouble() * 4);
-            value = t % 173 == 172 ? 95 : value;
-            DateTime at = time.AddMinutes(5 * t);
-            Assert.Equal(fresh.Step(at, value), reusing.Step(at, value));
-            if (t % 500 == 499)
-            {
-                Assert.Equal(Checkpoint(freshTm), Checkpoint(reusingTm));
-                Assert.Null(reusingTm.FindInvariantViolation());
-            }
-        }
-
-        Assert.Equal(0, freshTm.ReusedReplayCounts);
-        Assert.True(reusingTm.ReusedReplayCounts > 100, $"only {reusingTm.ReusedReplayCounts} replays were counted from an earlier start's counts");
     }
 
     [Fact]
