@@ -598,10 +598,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             // of the order they reached the threshold, which no caller depends on (CollectQualified sorts them).
             for (int i = 0; i < cells.Length; i++)
             {
-                // The next cell's list is asked for while this one is counted: 4-5 % of the step (Core README, item 26).
+                // The next cell's list is asked for while this one is counted (Core README, item 26).
                 if (i + 1 < cells.Length)
                 {
-                    _outSynapses.PrefetchStart(cells[i + 1]);
+                    _outSynapses.Prefetch(cells[i + 1]);
                 }
 
                 CountOutList(ref act, _outSynapses.Get(cells[i]));

@@ -5,12 +5,12 @@ namespace HtmEngine.Tests.Unit.Core.TemporalMemory;
 public class IntListPoolTests
 {
     [Fact]
-    public void Prefetching_a_list_start_changes_nothing_and_never_faults()
+    public void Prefetching_a_list_changes_nothing_and_never_faults()
     {
-        // PrefetchStart computes an address from the list's offset and asks for up to four lines from there: an empty
-        // list, a list shorter than a line and the list at the very end of the backing array must all be safe, and
-        // no entry may change.
-        int[] lengths = [0, 1, 15, 16, 17, 64, 100, 3];
+        // Prefetch computes an address from the list's offset and asks for the list's lines from there: an empty list,
+        // a list shorter than a line, one longer than the cap and the list at the very end of the backing array must
+        // all be safe, and no entry may change.
+        int[] lengths = [0, 1, 15, 16, 17, 64, 1100, 3];
         var pool = new IntListPool(lengths.Length, initialCapacity: 8);
         for (int list = 0; list < lengths.Length; list++)
         {
@@ -22,7 +22,7 @@ public class IntListPoolTests
 
         for (int list = 0; list < lengths.Length; list++)
         {
-            pool.PrefetchStart(list);
+            pool.Prefetch(list);
         }
 
         for (int list = 0; list < lengths.Length; list++)
