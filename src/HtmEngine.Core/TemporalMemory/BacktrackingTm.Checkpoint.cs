@@ -183,10 +183,6 @@ public sealed partial class BacktrackingTm
             }
 
             tm._segConnected[seg] = connected;
-            if (tm._seg[seg].Cell >= 0)
-            {
-                tm._cellSegCount[tm._seg[seg].Cell]++;
-            }
         }
 
         tm._cellSlots.Load(ref reader);

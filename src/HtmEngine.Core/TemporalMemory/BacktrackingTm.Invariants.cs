@@ -117,9 +117,9 @@ public sealed partial class BacktrackingTm
                 }
             }
 
-            if (live != _cellSegCount[cell] || live > _p.MaxSegmentsPerCell)
+            if (live != LiveSegmentsOn(cell) || live > _p.MaxSegmentsPerCell)
             {
-                return $"cell {cell} has {live} segments (count {_cellSegCount[cell]})";
+                return $"cell {cell} has {live} segments (count {LiveSegmentsOn(cell)})";
             }
 
             if ((_cellFreeSlots is null ? 0 : _cellFreeSlots.Count(cell)) != _cellSlots.Count(cell) - live)
@@ -183,7 +183,7 @@ public sealed partial class BacktrackingTm
         int max = 0;
         for (int cell = 0; cell < _cellCount; cell++)
         {
-            max = Math.Max(max, _cellSegCount[cell]);
+            max = Math.Max(max, LiveSegmentsOn(cell));
         }
 
         return max;
@@ -200,6 +200,30 @@ public sealed partial class BacktrackingTm
 
         return max;
     }
+
+    /// <summary>
+    /// Frees the live segment in <paramref name="cell"/>'s first occupied slot, as learning frees one (tests: in NuPIC's
+    /// runs a freed slot is nearly always taken again at once, so a freed slot left waiting is hard to reach by a stream).
+    /// </summary>
+    internal void ReleaseFirstSegmentOn(int cell)
+    {
+        foreach (int seg in _cellSlots.Get(cell))
+        {
+            if (seg >= 0)
+            {
+                ReleaseSegment(seg);
+                return;
+            }
+        }
+
+        throw new ArgumentException($"cell {cell} has no segment", nameof(cell));
+    }
+
+    /// <summary>Segment ids the storage holds room for (tests of the growth policy).</summary>
+    internal int SegmentCapacity => _seg.Length;
+
+    /// <summary>Whether a segment was ever freed (the free-slot stacks exist).</summary>
+    internal bool HasFreedSegments => _cellFreeSlots is not null;
 
     /// <summary>
     /// Grows the segment and synapse storage to hold <paramref name="segments"/> segments, and the update queue

@@ -74,7 +74,6 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly IntListPool _cellSlots;
     private IntListPool? _cellFreeSlots; // created when a segment is first freed: a young model frees none (see FreeSlots)
     private readonly IntListPool _outSynapses;
-    private readonly int[] _cellSegCount;
     private readonly byte[] _cellMark;
     private int[] _markedCells; // grows with the qualified segments (MarkCells), not sized for every cell
     private int _markedCount;
@@ -176,8 +175,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     // 100) and the segment arrays double as needed, so a fresh model does not hold room for a thousand.
     private const int InitialSegments = 256;
 
-    // Segment capacity after the first growth (see GrowSegments).
-    private const int GrownSegments = 1024;
+    // Segment capacity after the first growth (see GrowSegments): a model that outgrows 256 segments is learning and has
+    // ~1,500 after 100 NAB rows, so it goes straight past them instead of through a 1,024-segment stage whose copy (and
+    // the garbage it leaves) cost ~1.5 page faults per step over a young model's first 100 rows. The new arrays are not
+    // zeroed, so the room not yet used costs address space, not memory.
+    private const int GrownSegments = 2048;
 
     // Initial room of the lists that grow with the activity of a step (marked cells, confidences, sample candidates).
     private const int InitialCellListCapacity = 256;
@@ -231,7 +233,6 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
         _cellSlots = new IntListPool(_cellCount, segs * 2);
         _outSynapses = new IntListPool(_cellCount, segs * 16);
-        _cellSegCount = new int[_cellCount];
         _cellMark = new byte[_cellCount];
         _markedCells = new int[Math.Min(_cellCount, InitialCellListCapacity)];
         _setFlag = new byte[_cellCount];
@@ -329,7 +330,18 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     }
 
     /// <summary>Number of segments on <paramref name="cell"/>.</summary>
-    public int SegmentsOnCell(int cell) => _cellSegCount[cell];
+    public int SegmentsOnCell(int cell) => LiveSegmentsOn(cell);
+
+    /// <summary>
+    /// The live segments on <paramref name="cell"/>: its slots less its freed ones (a freed slot stays in the list, at
+    /// −1, and on the cell's free stack until reused).
+    /// </summary>
+    /// <remarks>
+    /// Derived instead of kept in a per-cell array: a young model's learning cells lie in nearly every column, so such
+    /// an array (256 KB) had most of its pages touched in the first 100 rows, each a page fault, for a count the slot
+    /// lists already hold.
+    /// </remarks>
+    private int LiveSegmentsOn(int cell) => _cellSlots.Count(cell) - (_cellFreeSlots is { } free ? free.Count(cell) : 0);
 
     /// <inheritdoc />
     public int CountPredicted(ReadOnlySpan<int> activeColumns)
