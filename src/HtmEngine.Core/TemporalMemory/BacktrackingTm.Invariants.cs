@@ -219,6 +219,12 @@ public sealed partial class BacktrackingTm
         throw new ArgumentException($"cell {cell} has no segment", nameof(cell));
     }
 
+    /// <summary>Synapse slots per segment block (the cap rounded up to whole vectors until a segment outgrows it).</summary>
+    internal int SynapseStride => _maxSyn;
+
+    /// <summary>Moves the synapse blocks to the widest stride now, as a TM does when a segment first exceeds the cap.</summary>
+    internal void WidenSynapseStrideForTests() => WidenSynapseStride();
+
     /// <summary>Segment ids the storage holds room for (tests of the growth policy).</summary>
     internal int SegmentCapacity => _seg.Length;
 
@@ -237,7 +243,7 @@ public sealed partial class BacktrackingTm
             GrowSegments();
         }
 
-        _outSynapses.Reserve(segments * _maxSyn * 2);
+        _outSynapses.Reserve(segments * _synRoom * 2);
         foreach (CellSet set in (ReadOnlySpan<CellSet>)[_infActiveT, _infActiveT1, _infPredictedT, _infPredictedT1, _backupActive, _backupPredictedT1, _lrnActiveT, _lrnActiveT1, _lrnPredictedT, _lrnPredictedT1])
         {
             set.Reserve(_cellCount);
@@ -258,7 +264,7 @@ public sealed partial class BacktrackingTm
 
         _infPatterns.ReserveAll();
         _lrnPatterns.ReserveAll();
-        int worstUpdates = _columns * (_maxSyn + _p.NewSynapseCount);
+        int worstUpdates = _columns * (_synRoom + _p.NewSynapseCount);
         if (_updSources.Length < worstUpdates)
         {
             Array.Resize(ref _updSources, worstUpdates);

@@ -55,6 +55,11 @@ public sealed partial class BacktrackingTm
         _segLastActive[seg] = _lrnIteration;
         _seg[seg].LastDcIteration = _lrnIteration;
         _seg[seg].LastDc = _lrnIteration > 0 ? 1.0f / _lrnIteration : 1.0f;
+        if (sources.Length > _maxSyn)
+        {
+            WidenSynapseStride();
+        }
+
         int baseIdx = seg * _maxSyn;
         float initial = _p.InitialPermanence;
         int link = Link(seg, initial >= _p.ConnectedPermanence);
@@ -130,6 +135,35 @@ public sealed partial class BacktrackingTm
         _freeSegIds = Grown(_freeSegIds, n);
         _synSource = Grown(_synSource, n * _maxSyn);
         _synPerm = Grown(_synPerm, n * _maxSyn);
+    }
+
+    /// <summary>
+    /// Moves every segment's block to the widest stride (<c>_synRoom</c>, room for twice the cap) the first time a segment
+    /// must hold more than the cap. Stored synapses, their order and every segment id stay as they were, so nothing a
+    /// step computes or a checkpoint writes depends on the stride.
+    /// </summary>
+    /// <remarks>
+    /// Once per model at most, and only after Cells4's stale-index freeing has left a segment above the cap (many updates
+    /// into a model's life). Callers recompute any offset or reference into the synapse arrays taken before.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WidenSynapseStride()
+    {
+        int oldStride = _maxSyn;
+        int stride = _synRoom;
+        int capacity = _seg.Length;
+        int[] sources = UninitializedGrowth.New<int>(capacity * stride);
+        float[] permanences = UninitializedGrowth.New<float>(capacity * stride);
+        for (int seg = 0; seg < _segHigh; seg++)
+        {
+            int n = _segSynCount[seg];
+            _synSource.AsSpan(seg * oldStride, n).CopyTo(sources.AsSpan(seg * stride));
+            _synPerm.AsSpan(seg * oldStride, n).CopyTo(permanences.AsSpan(seg * stride));
+        }
+
+        _synSource = sources;
+        _synPerm = permanences;
+        _maxSyn = stride;
     }
 
     /// <summary>A copy of <paramref name="old"/> lengthened to <paramref name="length"/>, the new entries not zeroed.</summary>
@@ -340,6 +374,14 @@ public sealed partial class BacktrackingTm
             // Cells4 can leave a segment above its cap (see FreeSynapsesLikeCells4); storage holds twice the cap,
             // and should a segment ever outgrow even that, the surplus new synapses are not added.
             newCount = Math.Min(newCount, _synLimit - kept);
+        }
+
+        if (kept + newCount > _maxSyn)
+        {
+            // Cells4's freeing left the segment above the cap: every block widens to the limit (see WidenSynapseStride).
+            WidenSynapseStride();
+            baseIdx = seg * _maxSyn;
+            segSrc = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), baseIdx);
         }
 
         // Merge the kept (sorted) and the new (sorted) synapses back into the segment's block.

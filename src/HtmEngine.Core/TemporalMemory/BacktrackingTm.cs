@@ -34,7 +34,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly int _cellsPerColumn;
     private readonly int _cellCount;
     private readonly int _columnShift; // log2(cellsPerColumn) when it is a power of two, else −1 (see ColumnOf)
-    private readonly int _maxSyn; // synapse slots per segment (storage stride, a whole number of SynapseKernels.Lanes)
+    private int _maxSyn; // synapse slots per segment (storage stride, a whole number of SynapseKernels.Lanes; see WidenSynapseStride)
+    private readonly int _synRoom; // the widest stride: the limit below rounded up to whole vectors (scratch buffers hold it)
     private readonly int _synLimit; // the most synapses a segment may hold (twice the cap, see the constructor)
     private readonly int _synCap; // maxSynapsesPerSegment
     private readonly NupicRandom _random;
@@ -209,8 +210,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         // A segment may hold twice the cap: Cells4's stale-index freeing can leave a segment above it. The stride is that
         // rounded up to whole vector steps, so SynapseKernels can read a segment's block in full vectors.
         _synLimit = parameters.MaxSynapsesPerSegment * 2;
-        _maxSyn = Math.Max(SynapseKernels.PaddedLength(_synLimit), 2 * SynapseKernels.Lanes); // two lines per array, see PrefetchSynapses
+        _synRoom = Math.Max(SynapseKernels.PaddedLength(_synLimit), 2 * SynapseKernels.Lanes); // two lines per array, see PrefetchSynapses
         _synCap = parameters.MaxSynapsesPerSegment;
+
+        // The stride starts at the cap: only Cells4's stale-index freeing takes a segment above it, rarely and only after
+        // many updates, and a young model's blocks would otherwise be half empty (512 bytes per segment, ~1,500 segments
+        // after 100 NAB rows: their untouched halves still share pages with the used ones).
+        _maxSyn = Math.Max(SynapseKernels.PaddedLength(_synCap), 2 * SynapseKernels.Lanes);
 
         int segs = Math.Max(initialSegments, 16);
         _seg = new SegmentState[segs];
@@ -273,23 +279,23 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _updChosen = new ulong[64];
         _updColumn = new int[64];
         _updApply = new int[64];
-        _updSources = new int[64 * (_maxSyn + parameters.NewSynapseCount)];
+        _updSources = new int[64 * (_synRoom + parameters.NewSynapseCount)];
         _snapshotFlag = new byte[_cellCount];
 
         _scratchCandidates = new int[Math.Min(_cellCount, InitialCellListCapacity)];
-        _scratchChosen = new int[_maxSyn + parameters.NewSynapseCount];
-        _scratchUpdate = new int[_maxSyn + parameters.NewSynapseCount];
-        _scratchSynSrc = new int[_maxSyn + parameters.NewSynapseCount];
-        _scratchSynPerm = new float[_maxSyn + parameters.NewSynapseCount];
-        _scratchSynKind = new byte[_maxSyn + parameters.NewSynapseCount];
-        _staleSrc = new int[_maxSyn];
-        _reinforced = new byte[_maxSyn];
-        _deadSources = new int[_maxSyn];
-        _crossedLinks = new int[_maxSyn];
-        _stalePerm = new float[_maxSyn];
-        _staleKind = new byte[_maxSyn];
-        _candIdx = new int[_maxSyn];
-        _candPerm = new float[_maxSyn];
+        _scratchChosen = new int[_synRoom + parameters.NewSynapseCount];
+        _scratchUpdate = new int[_synRoom + parameters.NewSynapseCount];
+        _scratchSynSrc = new int[_synRoom + parameters.NewSynapseCount];
+        _scratchSynPerm = new float[_synRoom + parameters.NewSynapseCount];
+        _scratchSynKind = new byte[_synRoom + parameters.NewSynapseCount];
+        _staleSrc = new int[_synRoom];
+        _reinforced = new byte[_synRoom];
+        _deadSources = new int[_synRoom];
+        _crossedLinks = new int[_synRoom];
+        _stalePerm = new float[_synRoom];
+        _staleKind = new byte[_synRoom];
+        _candIdx = new int[_synRoom];
+        _candPerm = new float[_synRoom];
 
         // Cells4 starts with pamCounter = pamLength and no reset pending (the first step learns from random cells).
         _pamCounter = parameters.PamLength;

@@ -16,6 +16,10 @@ internal static class UninitializedGrowth
     /// </summary>
     internal static volatile bool PoisonForTests;
 
+    /// <summary>A new array of <paramref name="length"/> entries, none initialised.</summary>
+    public static T[] New<T>(int length)
+        where T : unmanaged => Grown(Array.Empty<T>(), length, 0);
+
     /// <summary>
     /// A new array of <paramref name="length"/> entries holding the first <paramref name="keep"/> entries of
     /// <paramref name="old"/>; the rest is not initialised.

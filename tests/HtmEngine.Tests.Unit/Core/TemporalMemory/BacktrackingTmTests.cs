@@ -474,6 +474,56 @@ public class BacktrackingTmTests(ITestOutputHelper output)
         Assert.True(freedByHand > 20, $"only {freedByHand} segments freed by hand");
     }
 
+    [Theory]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(33)]
+    public void A_tm_whose_synapse_blocks_widen_when_a_segment_exceeds_the_cap_equals_one_wide_from_the_start(int seed)
+    {
+        // Blocks start at the cap and widen to twice the cap when Cells4's stale-index freeing first leaves a segment
+        // above it; the synapses are the same either way, and so must be every prediction and checkpoint byte, also
+        // for a TM restored (at the narrow stride) from a checkpoint that holds a segment above the cap.
+        var p = new BacktrackingTmParameters
+        {
+            ColumnCount = 128,
+            CellsPerColumn = 4,
+            ActivationThreshold = 6,
+            MinThreshold = 4,
+            NewSynapseCount = 20,
+            MaxSegmentsPerCell = 8,
+            MaxSynapsesPerSegment = 32, // as NAB's: blocks of 32 entries, widened to 64
+            PermanenceDecrement = 0.07f,
+            PermanenceIncrement = 0.02f,
+        };
+        var narrow = new BacktrackingTm(p);
+        var wide = new BacktrackingTm(p);
+        wide.WidenSynapseStrideForTests();
+        Assert.True(wide.SynapseStride > narrow.SynapseStride);
+        int[][] seq = TmStreams.Sequence(6, seed: seed, active: 24, columns: 128);
+        var rng = new Random(seed);
+        int widenedAt = -1;
+        for (int t = 0; t < 600; t++)
+        {
+            int[] x = rng.Next(4) == 0 ? TmStreams.RandomSet(rng, active: 24, columns: 128) : seq[t % seq.Length];
+            Assert.Equal(wide.CountPredicted(x), narrow.CountPredicted(x));
+            narrow.Compute(x, learn: true);
+            wide.Compute(x, learn: true);
+            if (widenedAt < 0 && narrow.SynapseStride == wide.SynapseStride)
+            {
+                widenedAt = t;
+                Assert.True(narrow.MaxSynapsesOnAnySegment() > 32);
+                Assert.Equal(Checkpoint(wide), Checkpoint(narrow));
+            }
+        }
+
+        Assert.True(widenedAt >= 0, "no segment exceeded the cap: the stream did not reach the quirk");
+        Assert.Null(narrow.FindInvariantViolation());
+        Assert.Equal(Checkpoint(wide), Checkpoint(narrow));
+        BacktrackingTm restored = RestoreAndCheck(Checkpoint(narrow));
+        Assert.Equal(wide.SynapseStride, restored.SynapseStride);
+        ContinueInLockstep(wide, restored, TmStreams.Sequence(100, seed: seed + 100, active: 24, columns: 128), from: 0);
+    }
+
     [Fact]
     public void A_fresh_and_a_young_tm_round_trip_before_any_segment_is_freed()
     {
