@@ -171,6 +171,11 @@ public sealed partial class BacktrackingTm
                 throw new CheckpointFormatException($"Backtracking TM segment {seg} is inconsistent.");
             }
 
+            if (n > tm._maxSyn)
+            {
+                tm.WidenSynapseStride();
+            }
+
             reader.ReadSpan(tm._synSource.AsSpan(seg * tm._maxSyn, n));
             reader.ReadSpan(tm._synPerm.AsSpan(seg * tm._maxSyn, n));
             int connected = 0;
@@ -183,10 +188,6 @@ public sealed partial class BacktrackingTm
             }
 
             tm._segConnected[seg] = connected;
-            if (tm._seg[seg].Cell >= 0)
-            {
-                tm._cellSegCount[tm._seg[seg].Cell]++;
-            }
         }
 
         tm._cellSlots.Load(ref reader);

@@ -117,9 +117,9 @@ public sealed partial class BacktrackingTm
                 }
             }
 
-            if (live != _cellSegCount[cell] || live > _p.MaxSegmentsPerCell)
+            if (live != LiveSegmentsOn(cell) || live > _p.MaxSegmentsPerCell)
             {
-                return $"cell {cell} has {live} segments (count {_cellSegCount[cell]})";
+                return $"cell {cell} has {live} segments (count {LiveSegmentsOn(cell)})";
             }
 
             if ((_cellFreeSlots is null ? 0 : _cellFreeSlots.Count(cell)) != _cellSlots.Count(cell) - live)
@@ -183,7 +183,7 @@ public sealed partial class BacktrackingTm
         int max = 0;
         for (int cell = 0; cell < _cellCount; cell++)
         {
-            max = Math.Max(max, _cellSegCount[cell]);
+            max = Math.Max(max, LiveSegmentsOn(cell));
         }
 
         return max;
@@ -202,6 +202,36 @@ public sealed partial class BacktrackingTm
     }
 
     /// <summary>
+    /// Frees the live segment in <paramref name="cell"/>'s first occupied slot, as learning frees one (tests: in NuPIC's
+    /// runs a freed slot is nearly always taken again at once, so a freed slot left waiting is hard to reach by a stream).
+    /// </summary>
+    internal void ReleaseFirstSegmentOn(int cell)
+    {
+        foreach (int seg in _cellSlots.Get(cell))
+        {
+            if (seg >= 0)
+            {
+                ReleaseSegment(seg);
+                return;
+            }
+        }
+
+        throw new ArgumentException($"cell {cell} has no segment", nameof(cell));
+    }
+
+    /// <summary>Synapse slots per segment block (the cap rounded up to whole vectors until a segment outgrows it).</summary>
+    internal int SynapseStride => _maxSyn;
+
+    /// <summary>Moves the synapse blocks to the widest stride now, as a TM does when a segment first exceeds the cap.</summary>
+    internal void WidenSynapseStrideForTests() => WidenSynapseStride();
+
+    /// <summary>Segment ids the storage holds room for (tests of the growth policy).</summary>
+    internal int SegmentCapacity => _seg.Length;
+
+    /// <summary>Whether a segment was ever freed (the free-slot stacks exist).</summary>
+    internal bool HasFreedSegments => _cellFreeSlots is not null;
+
+    /// <summary>
     /// Grows the segment and synapse storage to hold <paramref name="segments"/> segments, and the update queue
     /// to its worst case (an update for every column), so no later step allocates (optional: storage also grows
     /// on demand, by doubling).
@@ -213,7 +243,7 @@ public sealed partial class BacktrackingTm
             GrowSegments();
         }
 
-        _outSynapses.Reserve(segments * _maxSyn * 2);
+        _outSynapses.Reserve(segments * _synRoom * 2);
         foreach (CellSet set in (ReadOnlySpan<CellSet>)[_infActiveT, _infActiveT1, _infPredictedT, _infPredictedT1, _backupActive, _backupPredictedT1, _lrnActiveT, _lrnActiveT1, _lrnPredictedT, _lrnPredictedT1])
         {
             set.Reserve(_cellCount);
@@ -234,7 +264,7 @@ public sealed partial class BacktrackingTm
 
         _infPatterns.ReserveAll();
         _lrnPatterns.ReserveAll();
-        int worstUpdates = _columns * (_maxSyn + _p.NewSynapseCount);
+        int worstUpdates = _columns * (_synRoom + _p.NewSynapseCount);
         if (_updSources.Length < worstUpdates)
         {
             Array.Resize(ref _updSources, worstUpdates);

@@ -263,7 +263,7 @@ public sealed partial class BacktrackingTm
         int n = 0;
         for (int i = 1; i < cpc; i++)
         {
-            if (_cellSegCount[first + i] < _p.MaxSegmentsPerCell)
+            if (LiveSegmentsOn(first + i) < _p.MaxSegmentsPerCell)
             {
                 candidates[n++] = first + i;
             }

@@ -28,6 +28,7 @@ public sealed partial class BacktrackingTm
             }
 
             seg = _segHigh++;
+            InitFreshSegment(seg);
         }
 
         // Cells4 reuses the most recently freed slot of the cell before appending a new one.
@@ -46,7 +47,6 @@ public sealed partial class BacktrackingTm
             _cellSlots.Add(cell, seg);
         }
 
-        _cellSegCount[cell]++;
         _segmentCount++;
         _seg[seg].Cell = cell;
         _seg[seg].Slot = slot;
@@ -55,6 +55,11 @@ public sealed partial class BacktrackingTm
         _segLastActive[seg] = _lrnIteration;
         _seg[seg].LastDcIteration = _lrnIteration;
         _seg[seg].LastDc = _lrnIteration > 0 ? 1.0f / _lrnIteration : 1.0f;
+        if (sources.Length > _maxSyn)
+        {
+            WidenSynapseStride();
+        }
+
         int baseIdx = seg * _maxSyn;
         float initial = _p.InitialPermanence;
         int link = Link(seg, initial >= _p.ConnectedPermanence);
@@ -88,7 +93,6 @@ public sealed partial class BacktrackingTm
         _segConnected[seg] = 0;
         _cellSlots.Get(cell)[_seg[seg].Slot] = -1;
         FreeSlots().Add(cell, _seg[seg].Slot);
-        _cellSegCount[cell]--;
         _segmentCount--;
         _seg[seg].Cell = -1;
         _segGeneration[seg]++;
@@ -96,30 +100,86 @@ public sealed partial class BacktrackingTm
         _freeSegIds[_freeSegCount++] = seg;
     }
 
+    /// <summary>
+    /// Makes room for more segments. The new arrays are not zeroed (<see cref="Grown{T}"/>): only the entries below the
+    /// old length are copied, and every entry of an id at or above <c>_segHigh</c> is written when the id is first
+    /// handed out (<see cref="CreateSegment"/> writes the fields it always wrote, <see cref="InitFreshSegment"/> the
+    /// ones a zeroed array gave it), and the scratch lists are only read below their counts.
+    /// </summary>
+    /// <remarks>
+    /// A learning model outgrows its storage every few hundred segments while young: zeroing the new arrays was ~40 %
+    /// of a growth's cost (the synapse blocks are 512 bytes per segment, of which a young segment uses ~80–160), and
+    /// the zeroing faulted in pages the model may not reach for many steps.
+    /// </remarks>
     private void GrowSegments()
     {
         // A model that outgrows the fresh capacity is learning (about 1,500 segments after 100 NAB rows): go straight to
-        // room for a thousand, as the storage was sized before; every resize copies and zeroes ~20 arrays.
+        // room for them (GrownSegments).
         int n = Math.Max(_seg.Length * 2, GrownSegments);
-        Array.Resize(ref _seg, n);
-        Array.Resize(ref _segSynCount, n);
-        Array.Resize(ref _segPositive, n);
-        Array.Resize(ref _segTotal, n);
-        Array.Resize(ref _segLastActive, n);
-        Array.Resize(ref _segGeneration, n);
-        Array.Resize(ref _segConnected, n);
-        Array.Resize(ref _segBroken, n);
-        Array.Resize(ref _activity, n);
-        Array.Resize(ref _touchedSegs, n + 1);
-        Array.Resize(ref _qualSegs, n + 1);
-        Array.Resize(ref _qualKeys, n);
-        Array.Resize(ref _pendingKeys, n);
-        Array.Resize(ref _pendingDc, n);
-        Array.Resize(ref _qualSorted, n + 1);
-        Array.Resize(ref _qualNext, n + 1);
-        Array.Resize(ref _freeSegIds, n);
-        Array.Resize(ref _synSource, n * _maxSyn);
-        Array.Resize(ref _synPerm, n * _maxSyn);
+        _seg = Grown(_seg, n);
+        _segSynCount = Grown(_segSynCount, n);
+        _segPositive = Grown(_segPositive, n);
+        _segTotal = Grown(_segTotal, n);
+        _segLastActive = Grown(_segLastActive, n);
+        _segGeneration = Grown(_segGeneration, n);
+        _segConnected = Grown(_segConnected, n);
+        _segBroken = Grown(_segBroken, n);
+        _activity = Grown(_activity, n);
+        _touchedSegs = Grown(_touchedSegs, n + 1);
+        _qualSegs = Grown(_qualSegs, n + 1);
+        _qualKeys = Grown(_qualKeys, n);
+        _pendingKeys = Grown(_pendingKeys, n);
+        _pendingDc = Grown(_pendingDc, n);
+        _qualSorted = Grown(_qualSorted, n + 1);
+        _qualNext = Grown(_qualNext, n + 1);
+        _freeSegIds = Grown(_freeSegIds, n);
+        _synSource = Grown(_synSource, n * _maxSyn);
+        _synPerm = Grown(_synPerm, n * _maxSyn);
+    }
+
+    /// <summary>
+    /// Moves every segment's block to the widest stride (<c>_synRoom</c>, room for twice the cap) the first time a segment
+    /// must hold more than the cap. Stored synapses, their order and every segment id stay as they were, so nothing a
+    /// step computes or a checkpoint writes depends on the stride.
+    /// </summary>
+    /// <remarks>
+    /// Once per model at most, and only after Cells4's stale-index freeing has left a segment above the cap (many updates
+    /// into a model's life). Callers recompute any offset or reference into the synapse arrays taken before.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WidenSynapseStride()
+    {
+        int oldStride = _maxSyn;
+        int stride = _synRoom;
+        int capacity = _seg.Length;
+        int[] sources = UninitializedGrowth.New<int>(capacity * stride);
+        float[] permanences = UninitializedGrowth.New<float>(capacity * stride);
+        for (int seg = 0; seg < _segHigh; seg++)
+        {
+            int n = _segSynCount[seg];
+            _synSource.AsSpan(seg * oldStride, n).CopyTo(sources.AsSpan(seg * stride));
+            _synPerm.AsSpan(seg * oldStride, n).CopyTo(permanences.AsSpan(seg * stride));
+        }
+
+        _synSource = sources;
+        _synPerm = permanences;
+        _maxSyn = stride;
+    }
+
+    /// <summary>A copy of <paramref name="old"/> lengthened to <paramref name="length"/>, the new entries not zeroed.</summary>
+    private static T[] Grown<T>(T[] old, int length)
+        where T : unmanaged => UninitializedGrowth.Grown(old, length, old.Length);
+
+    /// <summary>
+    /// The fields of a never-used segment id that <see cref="CreateSegment"/> does not write and a zeroed array held at
+    /// 0: its generation (a checkpoint writes it), its broken-link count and its activity counter.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void InitFreshSegment(int seg)
+    {
+        _segGeneration[seg] = 0;
+        _segBroken[seg] = 0;
+        _activity[seg] = 0;
     }
 
     /// <summary>
@@ -314,6 +374,14 @@ public sealed partial class BacktrackingTm
             // Cells4 can leave a segment above its cap (see FreeSynapsesLikeCells4); storage holds twice the cap,
             // and should a segment ever outgrow even that, the surplus new synapses are not added.
             newCount = Math.Min(newCount, _synLimit - kept);
+        }
+
+        if (kept + newCount > _maxSyn)
+        {
+            // Cells4's freeing left the segment above the cap: every block widens to the limit (see WidenSynapseStride).
+            WidenSynapseStride();
+            baseIdx = seg * _maxSyn;
+            segSrc = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_synSource), baseIdx);
         }
 
         // Merge the kept (sorted) and the new (sorted) synapses back into the segment's block.

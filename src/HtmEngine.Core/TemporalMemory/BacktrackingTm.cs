@@ -34,7 +34,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly int _cellsPerColumn;
     private readonly int _cellCount;
     private readonly int _columnShift; // log2(cellsPerColumn) when it is a power of two, else −1 (see ColumnOf)
-    private readonly int _maxSyn; // synapse slots per segment (storage stride, a whole number of SynapseKernels.Lanes)
+    private int _maxSyn; // synapse slots per segment (storage stride, a whole number of SynapseKernels.Lanes; see WidenSynapseStride)
+    private readonly int _synRoom; // the widest stride: the limit below rounded up to whole vectors (scratch buffers hold it)
     private readonly int _synLimit; // the most synapses a segment may hold (twice the cap, see the constructor)
     private readonly int _synCap; // maxSynapsesPerSegment
     private readonly NupicRandom _random;
@@ -74,7 +75,6 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     private readonly IntListPool _cellSlots;
     private IntListPool? _cellFreeSlots; // created when a segment is first freed: a young model frees none (see FreeSlots)
     private readonly IntListPool _outSynapses;
-    private readonly int[] _cellSegCount;
     private readonly byte[] _cellMark;
     private int[] _markedCells; // grows with the qualified segments (MarkCells), not sized for every cell
     private int _markedCount;
@@ -176,8 +176,11 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     // 100) and the segment arrays double as needed, so a fresh model does not hold room for a thousand.
     private const int InitialSegments = 256;
 
-    // Segment capacity after the first growth (see GrowSegments).
-    private const int GrownSegments = 1024;
+    // Segment capacity after the first growth (see GrowSegments): a model that outgrows 256 segments is learning and has
+    // ~1,500 after 100 NAB rows, so it goes straight past them instead of through a 1,024-segment stage whose copy (and
+    // the garbage it leaves) cost ~1.5 page faults per step over a young model's first 100 rows. The new arrays are not
+    // zeroed, so the room not yet used costs address space, not memory.
+    private const int GrownSegments = 2048;
 
     // Initial room of the lists that grow with the activity of a step (marked cells, confidences, sample candidates).
     private const int InitialCellListCapacity = 256;
@@ -207,8 +210,13 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         // A segment may hold twice the cap: Cells4's stale-index freeing can leave a segment above it. The stride is that
         // rounded up to whole vector steps, so SynapseKernels can read a segment's block in full vectors.
         _synLimit = parameters.MaxSynapsesPerSegment * 2;
-        _maxSyn = Math.Max(SynapseKernels.PaddedLength(_synLimit), 2 * SynapseKernels.Lanes); // two lines per array, see PrefetchSynapses
+        _synRoom = Math.Max(SynapseKernels.PaddedLength(_synLimit), 2 * SynapseKernels.Lanes); // two lines per array, see PrefetchSynapses
         _synCap = parameters.MaxSynapsesPerSegment;
+
+        // The stride starts at the cap: only Cells4's stale-index freeing takes a segment above it, rarely and only after
+        // many updates, and a young model's blocks would otherwise be half empty (512 bytes per segment, ~1,500 segments
+        // after 100 NAB rows: their untouched halves still share pages with the used ones).
+        _maxSyn = Math.Max(SynapseKernels.PaddedLength(_synCap), 2 * SynapseKernels.Lanes);
 
         int segs = Math.Max(initialSegments, 16);
         _seg = new SegmentState[segs];
@@ -231,7 +239,6 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
         _cellSlots = new IntListPool(_cellCount, segs * 2);
         _outSynapses = new IntListPool(_cellCount, segs * 16);
-        _cellSegCount = new int[_cellCount];
         _cellMark = new byte[_cellCount];
         _markedCells = new int[Math.Min(_cellCount, InitialCellListCapacity)];
         _setFlag = new byte[_cellCount];
@@ -272,23 +279,23 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _updChosen = new ulong[64];
         _updColumn = new int[64];
         _updApply = new int[64];
-        _updSources = new int[64 * (_maxSyn + parameters.NewSynapseCount)];
+        _updSources = new int[64 * (_synRoom + parameters.NewSynapseCount)];
         _snapshotFlag = new byte[_cellCount];
 
         _scratchCandidates = new int[Math.Min(_cellCount, InitialCellListCapacity)];
-        _scratchChosen = new int[_maxSyn + parameters.NewSynapseCount];
-        _scratchUpdate = new int[_maxSyn + parameters.NewSynapseCount];
-        _scratchSynSrc = new int[_maxSyn + parameters.NewSynapseCount];
-        _scratchSynPerm = new float[_maxSyn + parameters.NewSynapseCount];
-        _scratchSynKind = new byte[_maxSyn + parameters.NewSynapseCount];
-        _staleSrc = new int[_maxSyn];
-        _reinforced = new byte[_maxSyn];
-        _deadSources = new int[_maxSyn];
-        _crossedLinks = new int[_maxSyn];
-        _stalePerm = new float[_maxSyn];
-        _staleKind = new byte[_maxSyn];
-        _candIdx = new int[_maxSyn];
-        _candPerm = new float[_maxSyn];
+        _scratchChosen = new int[_synRoom + parameters.NewSynapseCount];
+        _scratchUpdate = new int[_synRoom + parameters.NewSynapseCount];
+        _scratchSynSrc = new int[_synRoom + parameters.NewSynapseCount];
+        _scratchSynPerm = new float[_synRoom + parameters.NewSynapseCount];
+        _scratchSynKind = new byte[_synRoom + parameters.NewSynapseCount];
+        _staleSrc = new int[_synRoom];
+        _reinforced = new byte[_synRoom];
+        _deadSources = new int[_synRoom];
+        _crossedLinks = new int[_synRoom];
+        _stalePerm = new float[_synRoom];
+        _staleKind = new byte[_synRoom];
+        _candIdx = new int[_synRoom];
+        _candPerm = new float[_synRoom];
 
         // Cells4 starts with pamCounter = pamLength and no reset pending (the first step learns from random cells).
         _pamCounter = parameters.PamLength;
@@ -329,7 +336,18 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     }
 
     /// <summary>Number of segments on <paramref name="cell"/>.</summary>
-    public int SegmentsOnCell(int cell) => _cellSegCount[cell];
+    public int SegmentsOnCell(int cell) => LiveSegmentsOn(cell);
+
+    /// <summary>
+    /// The live segments on <paramref name="cell"/>: its slots less its freed ones (a freed slot stays in the list, at
+    /// −1, and on the cell's free stack until reused).
+    /// </summary>
+    /// <remarks>
+    /// Derived instead of kept in a per-cell array: a young model's learning cells lie in nearly every column, so such
+    /// an array (256 KB) had most of its pages touched in the first 100 rows, each a page fault, for a count the slot
+    /// lists already hold.
+    /// </remarks>
+    private int LiveSegmentsOn(int cell) => _cellSlots.Count(cell) - (_cellFreeSlots is { } free ? free.Count(cell) : 0);
 
     /// <inheritdoc />
     public int CountPredicted(ReadOnlySpan<int> activeColumns)

@@ -371,6 +371,160 @@ public class BacktrackingTmTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_tm_grown_into_poisoned_storage_equals_one_grown_into_zeroed_storage()
+    {
+        // Segment arrays and forward-index data grow into arrays that are not zeroed. Filled with 0xFF instead (what
+        // recycled memory may hold), every entry of a new segment id must still be written before it is read: a
+        // fresh id's generation, broken-link count and activity counter above all (a checkpoint writes the generation).
+        var poisoned = new BacktrackingTm(new BacktrackingTmParameters());
+        var plain = new BacktrackingTm(new BacktrackingTmParameters());
+        int[][] stream = NoisyStream(900, seed: 25);
+        try
+        {
+            foreach (int[] x in stream)
+            {
+                Assert.Equal(plain.CountPredicted(x), poisoned.CountPredicted(x));
+                UninitializedGrowth.PoisonForTests = true;
+                poisoned.Compute(x, learn: true);
+                UninitializedGrowth.PoisonForTests = false;
+                plain.Compute(x, learn: true);
+            }
+        }
+        finally
+        {
+            UninitializedGrowth.PoisonForTests = false;
+        }
+
+        Assert.True(poisoned.SegmentCapacity > 256, $"capacity {poisoned.SegmentCapacity}: the stream did not grow the storage");
+        Assert.Null(poisoned.FindInvariantViolation());
+        Assert.Equal(Checkpoint(plain), Checkpoint(poisoned));
+        ContinueInLockstep(plain, RestoreAndCheck(Checkpoint(poisoned)), NoisyStream(60, seed: 26), from: 0);
+    }
+
+    [Fact]
+    public void A_young_tm_grows_its_segment_storage_once_for_its_first_two_thousand_segments()
+    {
+        // 256 segments fresh, then room for 2,048 at once: a young NAB model has ~1,500 after 100 rows, and the copy
+        // and garbage of a 1,024 stage cost it page faults (Core README, item 26).
+        var tm = new BacktrackingTm(new BacktrackingTmParameters());
+        Assert.Equal(256, tm.SegmentCapacity);
+        int[][] stream = NoisyStream(900, seed: 23);
+        int capacities = 0;
+        int last = tm.SegmentCapacity;
+        foreach (int[] x in stream)
+        {
+            tm.Compute(x, learn: true);
+            if (tm.SegmentCapacity != last)
+            {
+                capacities++;
+                last = tm.SegmentCapacity;
+                Assert.Equal(capacities == 1 ? 2048 : 2048 << (capacities - 1), last);
+            }
+        }
+
+        Assert.True(capacities >= 1);
+    }
+
+    [Fact]
+    public void SegmentsOnCell_counts_live_segments_while_segments_are_freed_and_their_slots_reused()
+    {
+        // The count is derived from the slot lists (slots less the freed slots waiting on the cell's stack), not kept per
+        // cell. Segments are freed here by hand too: learning takes a slot it freed again at once.
+        var p = new BacktrackingTmParameters
+        {
+            ColumnCount = 32,
+            CellsPerColumn = 4,
+            ActivationThreshold = 4,
+            MinThreshold = 3,
+            NewSynapseCount = 6,
+            MaxSegmentsPerCell = 3,
+            MaxSynapsesPerSegment = 8,
+        };
+        var tm = new BacktrackingTm(p);
+        int[][] seq = TmStreams.Sequence(7, seed: 27, active: 6, columns: 32);
+        var rng = new Random(28);
+        int freedByHand = 0;
+        for (int t = 0; t < 1500; t++)
+        {
+            int[] x = rng.Next(3) == 0 ? TmStreams.RandomSet(rng, active: 6, columns: 32) : seq[t % seq.Length];
+            tm.Compute(x, learn: true);
+            if (t % 10 == 9)
+            {
+                int cell = rng.Next(tm.CellCount);
+                int before = tm.SegmentsOnCell(cell);
+                if (before > 0)
+                {
+                    tm.ReleaseFirstSegmentOn(cell);
+                    Assert.Equal(before - 1, tm.SegmentsOnCell(cell));
+                    freedByHand++;
+                }
+
+                int sum = 0;
+                for (int c = 0; c < tm.CellCount; c++)
+                {
+                    Assert.InRange(tm.SegmentsOnCell(c), 0, 3);
+                    sum += tm.SegmentsOnCell(c);
+                }
+
+                Assert.Equal(tm.SegmentCount, sum);
+                Assert.Null(tm.FindInvariantViolation());
+            }
+        }
+
+        Assert.True(freedByHand > 20, $"only {freedByHand} segments freed by hand");
+    }
+
+    [Theory]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(33)]
+    public void A_tm_whose_synapse_blocks_widen_when_a_segment_exceeds_the_cap_equals_one_wide_from_the_start(int seed)
+    {
+        // Blocks start at the cap and widen to twice the cap when Cells4's stale-index freeing first leaves a segment
+        // above it; the synapses are the same either way, and so must be every prediction and checkpoint byte, also
+        // for a TM restored (at the narrow stride) from a checkpoint that holds a segment above the cap.
+        var p = new BacktrackingTmParameters
+        {
+            ColumnCount = 128,
+            CellsPerColumn = 4,
+            ActivationThreshold = 6,
+            MinThreshold = 4,
+            NewSynapseCount = 20,
+            MaxSegmentsPerCell = 8,
+            MaxSynapsesPerSegment = 32, // as NAB's: blocks of 32 entries, widened to 64
+            PermanenceDecrement = 0.07f,
+            PermanenceIncrement = 0.02f,
+        };
+        var narrow = new BacktrackingTm(p);
+        var wide = new BacktrackingTm(p);
+        wide.WidenSynapseStrideForTests();
+        Assert.True(wide.SynapseStride > narrow.SynapseStride);
+        int[][] seq = TmStreams.Sequence(6, seed: seed, active: 24, columns: 128);
+        var rng = new Random(seed);
+        int widenedAt = -1;
+        for (int t = 0; t < 600; t++)
+        {
+            int[] x = rng.Next(4) == 0 ? TmStreams.RandomSet(rng, active: 24, columns: 128) : seq[t % seq.Length];
+            Assert.Equal(wide.CountPredicted(x), narrow.CountPredicted(x));
+            narrow.Compute(x, learn: true);
+            wide.Compute(x, learn: true);
+            if (widenedAt < 0 && narrow.SynapseStride == wide.SynapseStride)
+            {
+                widenedAt = t;
+                Assert.True(narrow.MaxSynapsesOnAnySegment() > 32);
+                Assert.Equal(Checkpoint(wide), Checkpoint(narrow));
+            }
+        }
+
+        Assert.True(widenedAt >= 0, "no segment exceeded the cap: the stream did not reach the quirk");
+        Assert.Null(narrow.FindInvariantViolation());
+        Assert.Equal(Checkpoint(wide), Checkpoint(narrow));
+        BacktrackingTm restored = RestoreAndCheck(Checkpoint(narrow));
+        Assert.Equal(wide.SynapseStride, restored.SynapseStride);
+        ContinueInLockstep(wide, restored, TmStreams.Sequence(100, seed: seed + 100, active: 24, columns: 128), from: 0);
+    }
+
+    [Fact]
     public void A_fresh_and_a_young_tm_round_trip_before_any_segment_is_freed()
     {
         // No segment freed yet: the free-slot stacks do not exist in memory and must still be written as an empty pool.
