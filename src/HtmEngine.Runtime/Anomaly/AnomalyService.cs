@@ -686,16 +686,23 @@ public sealed class AnomalyService : IEngineService
     /// one <see cref="IMetricRepository.GetScoredHistoriesAsync"/> instead of two queries per metric in
     /// <see cref="GetHistoryAsync"/>: the first results of 1,000 new metrics cost 2,000 round trips before. Nothing
     /// writes scores between this read and the set's commit (the handler is the only writer and runs one set at a
-    /// time), so what it read is what <see cref="GetHistoryAsync"/> would read; each entry is used once.
+    /// time), so what it read is what <see cref="GetHistoryAsync"/> would read; each entry is used once. At most
+    /// <see cref="AnomalyServiceOptions.HistoryCacheMetrics"/> metrics are read ahead, so a restart under thousands of
+    /// metrics with long histories holds no more histories at once than the cache would; the others are read one by one.
     /// </summary>
     private async Task PrefetchHistoriesAsync(List<string> order, Dictionary<string, MetricRow> known, CancellationToken cancellationToken)
     {
         List<string>? cold = null;
+        int most = Math.Max(1, _options.HistoryCacheMetrics);
         foreach (var uid in order)
         {
             if (known.TryGetValue(uid, out var metric) && AcceptsResults(metric.Status) && !_histories.Contains(uid))
             {
                 (cold ??= []).Add(uid);
+                if (cold.Count == most)
+                {
+                    break;
+                }
             }
         }
 

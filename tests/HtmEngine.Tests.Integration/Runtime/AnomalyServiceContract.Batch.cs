@@ -148,4 +148,33 @@ public abstract partial class AnomalyServiceContract
         await AssertScoredAsync(b.Uid, raw, expected, ts, values);
         await AssertScoredAsync(c.Uid, raw, expected, ts, values);
     }
+
+    public async Task Cold_histories_read_ahead_are_at_most_the_history_cache_size()
+    {
+        // Four new metrics in one set with room for two cached histories: two are read ahead together, the other two
+        // one by one (a count and a newest-rows read each), so a large restart never holds more than the cache would.
+        const int N = 40;
+        var (ts, values, raw) = Series(N, seed: 23);
+        var expected = ReferenceScores(Small, ts, values, raw);
+        var metrics = new MetricRow[4];
+        for (int i = 0; i < metrics.Length; i++)
+        {
+            metrics[i] = await CreateMetricAsync("capped-" + i, MetricStatus.Active, ts, values);
+        }
+
+        var (counting, control) = FlakyRepository.Wrap(Repository);
+        var service = new AnomalyService(counting, Bus, new AnomalyServiceOptions(ResultsQueue, Exchange, Small) { HistoryCacheMetrics = 2 });
+        ModelResult[] all = [.. Results(metrics[0].Uid, ts, values, raw, 0, N), .. Results(metrics[1].Uid, ts, values, raw, 0, N), .. Results(metrics[2].Uid, ts, values, raw, 0, N), .. Results(metrics[3].Uid, ts, values, raw, 0, N)];
+
+        var outcomes = await service.HandleBatchAsync([Delivered(all[..(2 * N)], "k1"), Delivered(all[(2 * N)..], "k2")], CancellationToken.None);
+
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.Ack], outcomes);
+        Assert.Equal(1, control.CallsOf(nameof(IMetricRepository.GetScoredHistoriesAsync)));
+        Assert.Equal(2, control.CallsOf(nameof(IMetricRepository.CountScoredRowsAsync)));
+        Assert.Equal(2, control.CallsOf(nameof(IMetricRepository.GetNewestScoredRowsAsync)));
+        foreach (var m in metrics)
+        {
+            await AssertScoredAsync(m.Uid, raw, expected, ts, values);
+        }
+    }
 }
