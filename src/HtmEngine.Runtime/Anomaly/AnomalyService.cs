@@ -34,6 +34,9 @@ public sealed class AnomalyService : IEngineService
     private readonly EngineAnomalyLikelihood _likelihood;
     private readonly ILogger _logger;
     private readonly HistoryCache _histories;
+
+    // Histories of the current set's cold metrics, read together (PrefetchHistoriesAsync); null outside a set's scoring.
+    private Dictionary<string, ScoredRowsHistory>? _prefetched;
     private IBusSubscription? _subscription;
 
     /// <summary>Creates the service.</summary>
@@ -293,27 +296,36 @@ public sealed class AnomalyService : IEngineService
                 }
 
                 Timings.Add(StageMetric, t);
-                foreach (var uid in order)
+                try
                 {
-                    var group = groups![uid];
-                    group.Sort(static (a, b) => a.Rowid.CompareTo(b.Rowid));
-                    bool done;
-                    try
+                    await PrefetchHistoriesAsync(order, known, cancellationToken).ConfigureAwait(false);
+                    foreach (var uid in order)
                     {
-                        done = await ProcessInferencesAsync(uid, group, failedAttempts, outgoing, batch, known, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch
-                    {
-                        // Whatever was fed into the cached history did not reach the database.
-                        _histories.Remove(uid);
-                        throw;
-                    }
+                        var group = groups![uid];
+                        group.Sort(static (a, b) => a.Rowid.CompareTo(b.Rowid));
+                        bool done;
+                        try
+                        {
+                            done = await ProcessInferencesAsync(uid, group, failedAttempts, outgoing, batch, known, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch
+                        {
+                            // Whatever was fed into the cached history did not reach the database.
+                            _histories.Remove(uid);
+                            throw;
+                        }
 
-                    if (!done)
-                    {
-                        ForgetHistories(batch);
-                        return ConsumeOutcome.Retry;
+                        if (!done)
+                        {
+                            ForgetHistories(batch);
+                            return ConsumeOutcome.Retry;
+                        }
                     }
+                }
+                finally
+                {
+                    // Read before this set's commit: never valid after it (nor for the conflict path's re-reads).
+                    _prefetched = null;
                 }
 
                 if (batch.Count > 0 && !await CommitBatchAsync(batch, failedAttempts, outgoing, cancellationToken).ConfigureAwait(false))
@@ -669,6 +681,42 @@ public sealed class AnomalyService : IEngineService
         return committed ? CommitOutcome.Committed : outcome;
     }
 
+    /// <summary>
+    /// Reads the histories of the set's metrics that have none cached (new metrics, or after a restart or eviction) with
+    /// one <see cref="IMetricRepository.GetScoredHistoriesAsync"/> instead of two queries per metric in
+    /// <see cref="GetHistoryAsync"/>: the first results of 1,000 new metrics cost 2,000 round trips before. Nothing
+    /// writes scores between this read and the set's commit (the handler is the only writer and runs one set at a
+    /// time), so what it read is what <see cref="GetHistoryAsync"/> would read; each entry is used once. At most
+    /// <see cref="AnomalyServiceOptions.HistoryCacheMetrics"/> metrics are read ahead, so a restart under thousands of
+    /// metrics with long histories holds no more histories at once than the cache would; the others are read one by one.
+    /// </summary>
+    private async Task PrefetchHistoriesAsync(List<string> order, Dictionary<string, MetricRow> known, CancellationToken cancellationToken)
+    {
+        List<string>? cold = null;
+        int most = Math.Max(1, _options.HistoryCacheMetrics);
+        foreach (var uid in order)
+        {
+            if (known.TryGetValue(uid, out var metric) && AcceptsResults(metric.Status) && !_histories.Contains(uid))
+            {
+                (cold ??= []).Add(uid);
+                if (cold.Count == most)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (cold is null || cold.Count < 2)
+        {
+            return; // one metric: the per-metric reads cost as much
+        }
+
+        long t = System.Diagnostics.Stopwatch.GetTimestamp();
+        var read = await _repository.GetScoredHistoriesAsync(cold, _options.Likelihood.SampleSize, cancellationToken).ConfigureAwait(false);
+        Timings.Add(StageHistory, t);
+        _prefetched = new Dictionary<string, ScoredRowsHistory>(read, StringComparer.Ordinal);
+    }
+
     private async Task<ScoredRowHistory> GetHistoryAsync(string uid, long covered, CancellationToken cancellationToken)
     {
         if (_histories.TryGet(uid, out var cached) && cached.CoveredRowid == covered)
@@ -677,8 +725,19 @@ public sealed class AnomalyService : IEngineService
         }
 
         int capacity = _options.Likelihood.SampleSize;
-        long count = await _repository.CountScoredRowsAsync(uid, cancellationToken).ConfigureAwait(false);
-        var stored = await _repository.GetNewestScoredRowsAsync(uid, capacity, cancellationToken).ConfigureAwait(false);
+        long count;
+        IReadOnlyList<MetricDataRow> stored;
+        if (_prefetched is not null && _prefetched.Remove(uid, out var prefetched))
+        {
+            count = prefetched.Count;
+            stored = prefetched.Newest;
+        }
+        else
+        {
+            count = await _repository.CountScoredRowsAsync(uid, cancellationToken).ConfigureAwait(false);
+            stored = await _repository.GetNewestScoredRowsAsync(uid, capacity, cancellationToken).ConfigureAwait(false);
+        }
+
         var history = new ScoredRowHistory(capacity, count, covered);
         foreach (var row in stored)
         {
@@ -964,6 +1023,14 @@ public sealed class AnomalyService : IEngineService
 
                 history = null!;
                 return false;
+            }
+        }
+
+        public bool Contains(string uid)
+        {
+            lock (_map)
+            {
+                return _map.ContainsKey(uid);
             }
         }
 

@@ -184,38 +184,162 @@ internal abstract partial class SqlMetricRepository
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         return ReadAsync(
             (Repo: this, Uid: uid, Limit: limit),
-            static async (c, s, ct) =>
-            {
-                var rows = new List<MetricDataRow>(Math.Min(s.Limit, 16384));
-                if (s.Limit == 0)
-                {
-                    return (IReadOnlyList<MetricDataRow>)rows;
-                }
+            static async (c, s, ct) => (IReadOnlyList<MetricDataRow>)await s.Repo.ReadNewestScoredRowsAsync(c, s.Uid, s.Limit, ct).ConfigureAwait(false),
+            cancellationToken);
+    }
 
-                using var cmd = Command(c, null, "SELECT rowid, timestamp, metric_value, raw_anomaly_score FROM metric_data WHERE uid = @uid AND raw_anomaly_score IS NOT NULL ORDER BY rowid DESC LIMIT @limit");
-                Add(cmd, "@uid", s.Uid);
-                Add(cmd, "@limit", s.Limit);
-                var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+    private async Task<List<MetricDataRow>> ReadNewestScoredRowsAsync(DbConnection c, string uid, int limit, CancellationToken ct)
+    {
+        var rows = new List<MetricDataRow>(Math.Min(limit, 16384));
+        if (limit == 0)
+        {
+            return rows;
+        }
+
+        using var cmd = Command(c, null, "SELECT rowid, timestamp, metric_value, raw_anomaly_score FROM metric_data WHERE uid = @uid AND raw_anomaly_score IS NOT NULL ORDER BY rowid DESC LIMIT @limit");
+        Add(cmd, "@uid", uid);
+        Add(cmd, "@limit", limit);
+        var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                rows.Add(ScoredRow(reader, uid, 0));
+            }
+        }
+
+        rows.Reverse();
+        return rows;
+    }
+
+    private MetricDataRow ScoredRow(DbDataReader reader, string uid, int first) => new(
+        uid,
+        Convert.ToInt64(reader.GetValue(first), CultureInfo.InvariantCulture),
+        ReadTimestamp(reader, first + 1),
+        reader.GetDouble(first + 2),
+        reader.GetDouble(first + 3),
+        null,
+        null,
+        null);
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<string, ScoredRowsHistory>> GetScoredHistoriesAsync(IReadOnlyList<string> uids, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return ReadAsync(
+            (Repo: this, Uids: uids, Limit: limit),
+            static async (c, s, ct) => (IReadOnlyDictionary<string, ScoredRowsHistory>)await s.Repo.ReadScoredHistoriesAsync(c, s.Uids, s.Limit, ct).ConfigureAwait(false),
+            cancellationToken);
+    }
+
+    private async Task<Dictionary<string, ScoredRowsHistory>> ReadScoredHistoriesAsync(DbConnection c, IReadOnlyList<string> uids, int limit, CancellationToken ct)
+    {
+        const int Chunk = 500;
+        var counts = new Dictionary<string, long>(uids.Count, StringComparer.Ordinal);
+        var distinct = new List<string>(uids.Count);
+        foreach (var uid in uids)
+        {
+            if (counts.TryAdd(uid, 0))
+            {
+                distinct.Add(uid);
+            }
+        }
+
+        // The counts, as CountScoredRowsAsync (an index range per metric), grouped.
+        for (var offset = 0; offset < distinct.Count; offset += Chunk)
+        {
+            var n = Math.Min(Chunk, distinct.Count - offset);
+            using var cmd = Command(c, null, "SELECT uid, COUNT(*) FROM metric_data WHERE uid IN (" + UidList(n) + ") AND raw_anomaly_score IS NOT NULL GROUP BY uid");
+            AddUids(cmd, distinct, offset, n);
+            var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    string uid = reader.GetString(0);
+                    if (counts.ContainsKey(uid))
                     {
-                        rows.Add(new MetricDataRow(
-                            s.Uid,
-                            Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture),
-                            s.Repo.ReadTimestamp(reader, 1),
-                            reader.GetDouble(2),
-                            reader.GetDouble(3),
-                            null,
-                            null,
-                            null));
+                        counts[uid] = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
                     }
                 }
+            }
+        }
 
-                rows.Reverse();
-                return (IReadOnlyList<MetricDataRow>)rows;
-            },
-            cancellationToken);
+        // Metrics with at most `limit` scored rows: all of them, read together; those with more: their newest rows
+        // one metric at a time (the LIMIT query), so a long history is never read whole. New metrics have none.
+        var rows = new Dictionary<string, List<MetricDataRow>>(StringComparer.Ordinal);
+        var whole = new List<string>();
+        foreach (var uid in distinct)
+        {
+            long count = counts[uid];
+            if (count == 0 || limit == 0)
+            {
+                continue;
+            }
+
+            if (count <= limit)
+            {
+                whole.Add(uid);
+            }
+            else
+            {
+                rows[uid] = await ReadNewestScoredRowsAsync(c, uid, limit, ct).ConfigureAwait(false);
+            }
+        }
+
+        for (var offset = 0; offset < whole.Count; offset += Chunk)
+        {
+            var n = Math.Min(Chunk, whole.Count - offset);
+            using var cmd = Command(c, null, "SELECT uid, rowid, timestamp, metric_value, raw_anomaly_score FROM metric_data WHERE uid IN (" + UidList(n) + ") AND raw_anomaly_score IS NOT NULL ORDER BY uid, rowid");
+            AddUids(cmd, whole, offset, n);
+            var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                List<MetricDataRow>? list = null;
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    string uid = reader.GetString(0);
+                    if (list is null || !string.Equals(list[0].Uid, uid, StringComparison.Ordinal))
+                    {
+                        if (!rows.TryGetValue(uid, out list))
+                        {
+                            list = new List<MetricDataRow>((int)Math.Min(counts.GetValueOrDefault(uid), limit));
+                            rows.Add(uid, list);
+                        }
+                    }
+
+                    list.Add(ScoredRow(reader, uid, 1));
+                }
+            }
+        }
+
+        var result = new Dictionary<string, ScoredRowsHistory>(distinct.Count, StringComparer.Ordinal);
+        foreach (var uid in distinct)
+        {
+            result.Add(uid, new ScoredRowsHistory(counts[uid], rows.TryGetValue(uid, out var list) ? list : []));
+        }
+
+        return result;
+    }
+
+    private static string UidList(int n)
+    {
+        var sql = new System.Text.StringBuilder(n * 7);
+        for (var i = 0; i < n; i++)
+        {
+            sql.Append(i == 0 ? "@u" : ", @u").Append(i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return sql.ToString();
+    }
+
+    private static void AddUids(DbCommand cmd, List<string> uids, int offset, int n)
+    {
+        for (var i = 0; i < n; i++)
+        {
+            Add(cmd, "@u" + i.ToString(CultureInfo.InvariantCulture), uids[offset + i]);
+        }
     }
 
     /// <inheritdoc/>

@@ -37,6 +37,8 @@ public sealed class EmbeddedAnomalyServiceTests : AnomalyServiceContract
     [Fact] public Task Batch_once_bad_isolated() => A_batch_of_result_messages_is_committed_and_published_once_and_a_bad_message_costs_only_itself();
     [Fact] public Task Batch_failure_one_by_one() => A_batch_that_fails_before_its_commit_is_processed_again_one_message_at_a_time_without_loss_or_double_scoring();
     [Fact] public Task Batch_database_outage() => A_batch_that_meets_a_database_outage_waits_and_is_processed_again_whole_in_place();
+    [Fact] public Task Batch_cold_histories_together() => A_batch_reads_the_histories_of_its_cold_metrics_together_and_scores_as_the_reference();
+    [Fact] public Task Batch_cold_histories_capped() => Cold_histories_read_ahead_are_at_most_the_history_cache_size();
 }
 
 /// <summary>The anomaly service contract on MariaDB (a fresh database per test) and RabbitMQ from <c>tests/conf</c>.</summary>
@@ -76,4 +78,6 @@ public sealed class ServersAnomalyServiceTests : AnomalyServiceContract
     [ServerFact(TestServer.All)] public Task Batch_once_bad_isolated() => A_batch_of_result_messages_is_committed_and_published_once_and_a_bad_message_costs_only_itself();
     [ServerFact(TestServer.All)] public Task Batch_failure_one_by_one() => A_batch_that_fails_before_its_commit_is_processed_again_one_message_at_a_time_without_loss_or_double_scoring();
     [ServerFact(TestServer.All)] public Task Batch_database_outage() => A_batch_that_meets_a_database_outage_waits_and_is_processed_again_whole_in_place();
+    [ServerFact(TestServer.All)] public Task Batch_cold_histories_together() => A_batch_reads_the_histories_of_its_cold_metrics_together_and_scores_as_the_reference();
+    [ServerFact(TestServer.All)] public Task Batch_cold_histories_capped() => Cold_histories_read_ahead_are_at_most_the_history_cache_size();
 }

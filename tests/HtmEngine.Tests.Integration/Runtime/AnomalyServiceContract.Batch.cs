@@ -112,4 +112,69 @@ public abstract partial class AnomalyServiceContract
         await AssertScoredAsync(a.Uid, raw, expected, ts, values);
         await AssertScoredAsync(b.Uid, raw, expected, ts, values);
     }
+
+    public async Task A_batch_reads_the_histories_of_its_cold_metrics_together_and_scores_as_the_reference()
+    {
+        // An earlier instance scored 100 rows of a (more than Small's 80-row history) and 25 of b; c is new. A fresh
+        // instance (no history cached) handles the rest of all three in one batch: their histories come from one
+        // GetScoredHistoriesAsync, not a count and a newest-rows query per metric, and every score is the reference's.
+        const int N = 120;
+        var (ts, values, raw) = Series(N, seed: 19);
+        var expected = ReferenceScores(Small, ts, values, raw);
+        var a = await CreateMetricAsync("cold-a", MetricStatus.Active, ts, values);
+        var b = await CreateMetricAsync("cold-b", MetricStatus.Active, ts, values);
+        var c = await CreateMetricAsync("cold-c", MetricStatus.Active, ts, values);
+        var options = new AnomalyServiceOptions(ResultsQueue, Exchange, Small);
+        var earlier = new AnomalyService(Repository, Bus, options);
+        Assert.Equal(
+            [ConsumeOutcome.Ack, ConsumeOutcome.Ack],
+            await earlier.HandleBatchAsync([Delivered(Results(a.Uid, ts, values, raw, 0, 100), "e1"), Delivered(Results(b.Uid, ts, values, raw, 0, 25), "e2")], CancellationToken.None));
+        var (counting, control) = FlakyRepository.Wrap(Repository);
+        var service = new AnomalyService(counting, Bus, options);
+        BusMessage[] batch =
+        [
+            Delivered([.. Results(a.Uid, ts, values, raw, 100, 20), .. Results(b.Uid, ts, values, raw, 25, 50)], "h1"),
+            Delivered([.. Results(c.Uid, ts, values, raw, 0, N), .. Results(b.Uid, ts, values, raw, 75, 45)], "h2"),
+        ];
+
+        var outcomes = await service.HandleBatchAsync(batch, CancellationToken.None);
+
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.Ack], outcomes);
+        Assert.Equal(1, control.CallsOf(nameof(IMetricRepository.GetScoredHistoriesAsync)));
+        Assert.Equal(0, control.CallsOf(nameof(IMetricRepository.CountScoredRowsAsync)));
+        Assert.Equal(0, control.CallsOf(nameof(IMetricRepository.GetNewestScoredRowsAsync)));
+        Assert.Equal(20 + 95 + N, service.Counters.Scored);
+        await AssertScoredAsync(a.Uid, raw, expected, ts, values);
+        await AssertScoredAsync(b.Uid, raw, expected, ts, values);
+        await AssertScoredAsync(c.Uid, raw, expected, ts, values);
+    }
+
+    public async Task Cold_histories_read_ahead_are_at_most_the_history_cache_size()
+    {
+        // Four new metrics in one set with room for two cached histories: two are read ahead together, the other two
+        // one by one (a count and a newest-rows read each), so a large restart never holds more than the cache would.
+        const int N = 40;
+        var (ts, values, raw) = Series(N, seed: 23);
+        var expected = ReferenceScores(Small, ts, values, raw);
+        var metrics = new MetricRow[4];
+        for (int i = 0; i < metrics.Length; i++)
+        {
+            metrics[i] = await CreateMetricAsync("capped-" + i, MetricStatus.Active, ts, values);
+        }
+
+        var (counting, control) = FlakyRepository.Wrap(Repository);
+        var service = new AnomalyService(counting, Bus, new AnomalyServiceOptions(ResultsQueue, Exchange, Small) { HistoryCacheMetrics = 2 });
+        ModelResult[] all = [.. Results(metrics[0].Uid, ts, values, raw, 0, N), .. Results(metrics[1].Uid, ts, values, raw, 0, N), .. Results(metrics[2].Uid, ts, values, raw, 0, N), .. Results(metrics[3].Uid, ts, values, raw, 0, N)];
+
+        var outcomes = await service.HandleBatchAsync([Delivered(all[..(2 * N)], "k1"), Delivered(all[(2 * N)..], "k2")], CancellationToken.None);
+
+        Assert.Equal([ConsumeOutcome.Ack, ConsumeOutcome.Ack], outcomes);
+        Assert.Equal(1, control.CallsOf(nameof(IMetricRepository.GetScoredHistoriesAsync)));
+        Assert.Equal(2, control.CallsOf(nameof(IMetricRepository.CountScoredRowsAsync)));
+        Assert.Equal(2, control.CallsOf(nameof(IMetricRepository.GetNewestScoredRowsAsync)));
+        foreach (var m in metrics)
+        {
+            await AssertScoredAsync(m.Uid, raw, expected, ts, values);
+        }
+    }
 }

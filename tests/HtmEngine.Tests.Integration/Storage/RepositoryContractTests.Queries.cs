@@ -147,4 +147,46 @@ public abstract partial class RepositoryContractTests
             await Repository.GetInstanceStatusHistoryAsync(server));
         Assert.Empty(await Repository.GetInstanceStatusHistoryAsync(server + "-none"));
     }
+
+    [ServerFact]
+    public async Task GetScoredHistories_equals_the_per_metric_count_and_newest_rows_of_each()
+    {
+        // New metric (no scored rows), one with a few scored rows among unscored ones, one with more than the limit,
+        // an unknown uid and a uid named twice: each entry must be what CountScoredRowsAsync and
+        // GetNewestScoredRowsAsync return for that metric (the anomaly service swaps the one for the two).
+        const int Limit = 5;
+        var fresh = await NewCustomAsync();
+        var few = await NewCustomAsync();
+        var many = await NewCustomAsync();
+        await Repository.StoreSamplesAsync(fresh.Uid, Series(4, s_t0));
+        await Repository.StoreSamplesAsync(few.Uid, Series(8, s_t0, firstValue: 10));
+        await Repository.StoreSamplesAsync(many.Uid, Series(12, s_t0, firstValue: 100));
+        await Repository.UpdateScoresAsync(few.Uid, new[] { new ScoreUpdate(2, 0.25, 0.5, 1), new ScoreUpdate(3, 0.125, 0.5, 1), new ScoreUpdate(5, 1.0 / 3, null, null) });
+        var scores = new ScoreUpdate[10];
+        for (var i = 0; i < scores.Length; i++)
+        {
+            scores[i] = new ScoreUpdate(i + 1, 0.1 * i, 0.2, 1);
+        }
+
+        await Repository.UpdateScoresAsync(many.Uid, scores);
+        string unknown = Guid.NewGuid().ToString("N");
+
+        var read = await Repository.GetScoredHistoriesAsync([fresh.Uid, few.Uid, many.Uid, unknown, few.Uid], Limit);
+
+        Assert.Equal(4, read.Count);
+        foreach (var uid in new[] { fresh.Uid, few.Uid, many.Uid, unknown })
+        {
+            var expectedRows = await Repository.GetNewestScoredRowsAsync(uid, Limit);
+            Assert.Equal(await Repository.CountScoredRowsAsync(uid), read[uid].Count);
+            Assert.Equal(expectedRows, read[uid].Newest);
+        }
+
+        Assert.Equal(0, read[fresh.Uid].Count);
+        Assert.Equal([2L, 3, 5], read[few.Uid].Newest.Select(r => r.Rowid));
+        Assert.Equal(1.0 / 3, read[few.Uid].Newest[2].RawAnomalyScore);
+        Assert.Equal(10, read[many.Uid].Count);
+        Assert.Equal([6L, 7, 8, 9, 10], read[many.Uid].Newest.Select(r => r.Rowid));
+        Assert.Empty(await Repository.GetScoredHistoriesAsync([], Limit));
+        Assert.Empty((await Repository.GetScoredHistoriesAsync([few.Uid], 0))[few.Uid].Newest);
+    }
 }

@@ -244,6 +244,12 @@ public class FlakyRepository : DispatchProxy
 
     public bool Transient { get; set; } = true;
 
+    /// <summary>Calls per method name (failed ones included).</summary>
+    public ConcurrentDictionary<string, int> Calls { get; } = new();
+
+    /// <summary>How many times <paramref name="method"/> was called.</summary>
+    public int CallsOf(string method) => Calls.GetValueOrDefault(method);
+
     public static (IMetricRepository Repository, FlakyRepository Control) Wrap(IMetricRepository inner)
     {
         var proxy = Create<IMetricRepository, FlakyRepository>();
@@ -255,6 +261,7 @@ public class FlakyRepository : DispatchProxy
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
     {
         ArgumentNullException.ThrowIfNull(targetMethod);
+        Calls.AddOrUpdate(targetMethod.Name, 1, static (_, n) => n + 1);
         if (Failing.TryGetValue(targetMethod.Name, out var left) && left > 0)
         {
             Failing[targetMethod.Name] = left == int.MaxValue ? left : left - 1;
