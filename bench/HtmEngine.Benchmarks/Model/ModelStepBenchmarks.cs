@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using HtmEngine.Core.Anomaly;
 using HtmEngine.Core.Models;
+using HtmEngine.Nab.Running;
 using HtmEngine.Nab.Scoring;
 
 namespace HtmEngine.Benchmarks.Model;
@@ -26,15 +27,7 @@ public class ModelStepBenchmarks
     public void Setup()
     {
         _series = NabCsv.ReadSeries(Htm.NabStream.Locate(), "machine_temperature");
-        double min = double.MaxValue;
-        double max = double.MinValue;
-        foreach (double v in _series.Values)
-        {
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-        }
-
-        (min, max) = ModelParameters.PadObservedRange(min, max);
+        (double min, double max) = NabCorpusRunner.PaddedRange(_series);
         _parameters = ModelParameters.Nab(min, max);
         if (_series.Length != WholeFileRecords)
         {

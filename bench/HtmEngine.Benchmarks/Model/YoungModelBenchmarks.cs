@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using HtmEngine.Core.Models;
+using HtmEngine.Nab.Running;
 using HtmEngine.Nab.Scoring;
 
 namespace HtmEngine.Benchmarks.Model;
@@ -41,15 +42,7 @@ public class YoungModelBenchmarks
     public void Setup()
     {
         NabSeries series = NabCsv.ReadSeries(Htm.NabStream.Locate(), "machine_temperature");
-        double min = double.MaxValue;
-        double max = double.MinValue;
-        foreach (double v in series.Values)
-        {
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-        }
-
-        (min, max) = ModelParameters.PadObservedRange(min, max);
+        (double min, double max) = NabCorpusRunner.PaddedRange(series);
         _parameters = ModelParameters.Nab(min, max);
         _timestamps = series.Timestamps.Take(Rows).ToArray();
         _values = series.Values.Take(Rows).ToArray();

@@ -3,6 +3,7 @@ using HtmEngine.Core.Encoders;
 using HtmEngine.Core.Models;
 using HtmEngine.Core.SpatialPooling;
 using HtmEngine.Core.TemporalMemory;
+using HtmEngine.Nab.Running;
 using HtmEngine.Nab.Scoring;
 
 namespace HtmEngine.Benchmarks.Tm;
@@ -33,15 +34,7 @@ public class BacktrackingTmNabBenchmarks
     /// <summary>Computes the spatial pooler's active columns for every record, as the NAB model would.</summary>
     public static int[][] ComputeColumns(NabSeries series, out BacktrackingTmParameters tmParameters)
     {
-        double min = double.MaxValue;
-        double max = double.MinValue;
-        foreach (double v in series.Values)
-        {
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-        }
-
-        (min, max) = ModelParameters.PadObservedRange(min, max);
+        (double min, double max) = NabCorpusRunner.PaddedRange(series);
         ModelParameters parameters = ModelParameters.Nab(min, max);
         var encoder = new MetricEncoder(parameters.Resolution, seed: parameters.EncoderSeed);
         var pooler = new SpatialPooler(parameters.SpatialPooler with { InputWidth = encoder.InputWidth });
