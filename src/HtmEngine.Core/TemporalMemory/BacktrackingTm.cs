@@ -616,7 +616,7 @@ public sealed partial class BacktrackingTm : ISequenceMemory
             // of the order they reached the threshold, which no caller depends on (CollectQualified sorts them).
             for (int i = 0; i < cells.Length; i++)
             {
-                // The next cell's list is asked for while this one is counted (Core README, item 26).
+                // The next cell's list is asked for while this one is counted (Core README, item 30).
                 if (i + 1 < cells.Length)
                 {
                     _outSynapses.Prefetch(cells[i + 1]);

@@ -49,7 +49,7 @@ internal sealed class IntListPool
     /// </summary>
     /// <remarks>
     /// The whole list rather than its first lines: an old model's active cells have hundreds of links each, and the
-    /// count ran 8–10 % faster on a three-file model with a cap of 32 or 64 lines than with 4 (Core README, item 26).
+    /// count ran 8–10 % faster on a three-file model with a cap of 32 or 64 lines than with 4 (Core README, item 30).
     /// A prefetch never faults and changes no value; on other platforms this does nothing.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
