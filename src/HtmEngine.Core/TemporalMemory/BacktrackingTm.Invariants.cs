@@ -228,9 +228,6 @@ public sealed partial class BacktrackingTm
     /// <summary>Segment ids the storage holds room for (tests of the growth policy).</summary>
     internal int SegmentCapacity => _seg.Length;
 
-    /// <summary>Whether a segment was ever freed (the free-slot stacks exist).</summary>
-    internal bool HasFreedSegments => _cellFreeSlots is not null;
-
     /// <summary>
     /// Grows the segment and synapse storage to hold <paramref name="segments"/> segments, and the update queue
     /// to its worst case (an update for every column), so no later step allocates (optional: storage also grows

@@ -864,25 +864,6 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         }
     }
 
-    /// <summary>The segment of <paramref name="cell"/> with the most counted activity (first slot wins ties).</summary>
-    private int BestSegmentOfCell(int cell, out int bestSeg)
-    {
-        Span<int> slots = _cellSlots.Get(cell);
-        int max = 0;
-        bestSeg = -1;
-        for (int s = 0; s < slots.Length; s++)
-        {
-            int seg = slots[s];
-            if (seg >= 0 && ActivityOf(seg) > max)
-            {
-                max = ActivityOf(seg);
-                bestSeg = seg;
-            }
-        }
-
-        return max;
-    }
-
     /// <summary>
     /// Whether <paramref name="seg"/> has at least <paramref name="threshold"/> active connected synapses against
     /// <paramref name="state"/>.
