@@ -176,11 +176,22 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     // 100) and the segment arrays double as needed, so a fresh model does not hold room for a thousand.
     private const int InitialSegments = 256;
 
-    // Segment capacity after the first growth (see GrowSegments): a model that outgrows 256 segments is learning and has
-    // ~1,500 after 100 NAB rows, so it goes straight past them instead of through a 1,024-segment stage whose copy (and
-    // the garbage it leaves) cost ~1.5 page faults per step over a young model's first 100 rows. The new arrays are not
-    // zeroed, so the room not yet used costs address space, not memory.
-    private const int GrownSegments = 2048;
+    // Segment capacity after the first growth (see GrowSegments). A model that outgrows 256 segments is learning: ~1,500
+    // segments after 100 NAB rows, ~2,300 after 100 rows of a noisy series and ~12,000 after 1,000. Every doubling
+    // copies the storage into memory the process has never touched, and on the engine's VM each first touch of a page
+    // costs ~12 µs (Core README, item 31), so where memory allows the first growth goes straight to room for 16,384
+    // segments. The new arrays are not zeroed, so the room not yet used costs address space (and the GC's commit
+    // count, ~10 MB per young model), not pages. Under a GC memory limit below 8 GiB (a small container) the commit
+    // matters more than the copies, and the first growth stops at 2,048 as before.
+    internal static readonly int GrownSegments = GrownSegmentsFor(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+
+    private const int SmallGrownSegments = 2048;
+    private const int LargeGrownSegments = 16384;
+    private const long LargeGrowthMemory = 8L << 30;
+
+    /// <summary>The segment capacity of a first growth when the GC may use <paramref name="availableBytes"/>.</summary>
+    internal static int GrownSegmentsFor(long availableBytes) =>
+        availableBytes >= LargeGrowthMemory ? LargeGrownSegments : SmallGrownSegments;
 
     // Initial room of the lists that grow with the activity of a step (marked cells, confidences, sample candidates).
     private const int InitialCellListCapacity = 256;
@@ -237,8 +248,10 @@ public sealed partial class BacktrackingTm : ISequenceMemory
         _synSource = new int[segs * _maxSyn];
         _synPerm = new float[segs * _maxSyn];
 
-        _cellSlots = new IntListPool(_cellCount, segs * 2);
-        _outSynapses = new IntListPool(_cellCount, segs * 16);
+        // Each pool's first growth makes room for the segments of a first growth (one slot each; ~23 synapses each, with
+        // the slack of the pool's doubling blocks), for the same reason.
+        _cellSlots = new IntListPool(_cellCount, segs * 2, growthFloor: GrownSegments * 2);
+        _outSynapses = new IntListPool(_cellCount, segs * 16, growthFloor: GrownSegments * 32);
         _cellMark = new byte[_cellCount];
         _markedCells = new int[Math.Min(_cellCount, InitialCellListCapacity)];
         _setFlag = new byte[_cellCount];

@@ -24,11 +24,13 @@ internal sealed class IntListPool
     private readonly int[] _count;
     private readonly byte[] _sizeClass; // 0 = no block, k + 1 = block of MinCapacity << k
     private readonly int[] _freeHead = new int[SizeClasses];
+    private readonly int _growthFloor; // the backing array never grows to fewer entries than this (see BacktrackingTm.GrownSegments)
     private int[] _data;
     private int _used;
 
-    public IntListPool(int listCount, int initialCapacity)
+    public IntListPool(int listCount, int initialCapacity, int growthFloor = 0)
     {
+        _growthFloor = growthFloor;
         _offset = new int[listCount];
         _count = new int[listCount];
         _sizeClass = new byte[listCount];
@@ -137,7 +139,7 @@ internal sealed class IntListPool
         {
             if (_used + newCapacity > _data.Length)
             {
-                GrowData(Math.Max(_data.Length * (_data.Length < QuadrupleBelow ? 4 : 2), _used + newCapacity));
+                GrowData(Math.Max(Math.Max(_data.Length * (_data.Length < QuadrupleBelow ? 4 : 2), _used + newCapacity), _growthFloor));
             }
 
             block = _used;

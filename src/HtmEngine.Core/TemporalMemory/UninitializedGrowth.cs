@@ -24,10 +24,16 @@ internal static class UninitializedGrowth
     /// A new array of <paramref name="length"/> entries holding the first <paramref name="keep"/> entries of
     /// <paramref name="old"/>; the rest is not initialised.
     /// </summary>
+    /// <remarks>
+    /// The array is allocated on the pinned object heap, which the GC never compacts. Grown storage lives as long as
+    /// its model: below the large-object threshold (85,000 bytes) it would start in generation 0 and be copied by the
+    /// GC into generation 1 and then 2, touching fresh pages each time, and a generation-0 array comes out of memory
+    /// the GC zeroes whatever the caller asked (Core README, item 31).
+    /// </remarks>
     public static T[] Grown<T>(T[] old, int length, int keep)
         where T : unmanaged
     {
-        T[] grown = GC.AllocateUninitializedArray<T>(length);
+        T[] grown = GC.AllocateUninitializedArray<T>(length, pinned: true);
         old.AsSpan(0, keep).CopyTo(grown);
         if (PoisonForTests)
         {

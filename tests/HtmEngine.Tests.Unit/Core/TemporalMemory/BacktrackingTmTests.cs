@@ -402,10 +402,11 @@ public class BacktrackingTmTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_young_tm_grows_its_segment_storage_once_for_its_first_two_thousand_segments()
+    public void A_young_tm_grows_its_segment_storage_once_for_its_first_thousands_of_segments()
     {
-        // 256 segments fresh, then room for 2,048 at once: a young NAB model has ~1,500 after 100 rows, and the copy
-        // and garbage of a 1,024 stage cost it page faults (Core README, item 26).
+        // 256 segments fresh, then room for GrownSegments at once (16,384 on this machine, 2,048 under a small GC
+        // limit), then doubling: a young model's copies into untouched memory cost it page faults (Core README, items
+        // 26 and 31).
         var tm = new BacktrackingTm(new BacktrackingTmParameters());
         Assert.Equal(256, tm.SegmentCapacity);
         int[][] stream = NoisyStream(900, seed: 23);
@@ -418,11 +419,22 @@ public class BacktrackingTmTests(ITestOutputHelper output)
             {
                 capacities++;
                 last = tm.SegmentCapacity;
-                Assert.Equal(capacities == 1 ? 2048 : 2048 << (capacities - 1), last);
+                Assert.Equal(BacktrackingTm.GrownSegments << (capacities - 1), last);
             }
         }
 
         Assert.True(capacities >= 1);
+    }
+
+    [Theory]
+    [InlineData(1L << 30, 2048)]
+    [InlineData((8L << 30) - 1, 2048)]
+    [InlineData(8L << 30, 16384)]
+    [InlineData(24L << 30, 16384)]
+    public void The_first_growth_reserves_more_only_where_the_GC_may_use_eight_GiB(long availableBytes, int expected)
+    {
+        // Room reserved and not yet used costs no pages but counts against a GC hard limit (a container's memory limit).
+        Assert.Equal(expected, BacktrackingTm.GrownSegmentsFor(availableBytes));
     }
 
     [Fact]
