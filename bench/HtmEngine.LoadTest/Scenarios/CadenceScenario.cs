@@ -251,7 +251,7 @@ public sealed class CadenceScenario : IScenario
     private static void AppendLine(StringBuilder text, string name, int metric, int row, DateTime start)
     {
         long epoch = (long)(start.AddMinutes(5 * row) - DateTime.UnixEpoch).TotalSeconds;
-        text.Append(name).Append(' ').Append(EndToEndScenario.Value(metric, row).ToString("R", CultureInfo.InvariantCulture)).Append(' ').Append(epoch).Append('\n');
+        text.Append(name).Append(' ').Append(E2eSeries.Wave(metric, row).ToString("R", CultureInfo.InvariantCulture)).Append(' ').Append(epoch).Append('\n');
     }
 
     private static async Task FlushAsync(NetworkStream stream, StringBuilder text, CancellationToken cancellationToken)

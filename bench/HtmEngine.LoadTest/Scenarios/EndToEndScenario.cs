@@ -32,7 +32,7 @@ public sealed class EndToEndScenario : IScenario
     public string Description => "Graphite TCP to scores stored and published, whole engine: samples/s and mismatches";
 
     /// <inheritdoc />
-    public string Usage => "e2e [--backend embedded|servers] [--metrics 20] [--rows 400] [--shards 0] [--connections 4] [--rate 0] [--memory-budget-mb <conf>] [--skip-check]";
+    public string Usage => "e2e [--backend embedded|servers] [--metrics 20] [--rows 400] [--shards 0] [--connections 4] [--rate 0] [--memory-budget-mb <conf>] [--series wave|nab] [--nab-data DIR] [--skip-check]";
 
     /// <inheritdoc />
     public async Task<int> RunAsync(ScenarioArguments args, TextWriter output, CancellationToken cancellationToken)
@@ -47,12 +47,15 @@ public sealed class EndToEndScenario : IScenario
         int sendRate = args.GetInt("rate", 0, 0, 10_000_000);
         int budgetMb = args.GetInt("memory-budget-mb", 0, 0, 1 << 20);
         bool skipCheck = args.GetFlag("skip-check");
+        string seriesName = args.GetString("series", "wave");
+        string nabData = args.GetString("nab-data", string.Empty);
         args.ThrowIfUnknown();
         if (backend is not ("embedded" or "servers"))
         {
             throw new ArgumentException($"--backend must be embedded or servers, got '{backend}'");
         }
 
+        var series = E2eSeries.Create(seriesName, nabData.Length > 0 ? nabData : null);
         string id = Guid.NewGuid().ToString("N")[..10];
         string scratch = Path.Combine(Path.GetTempPath(), "htmengine-loadtest-e2e-" + id);
         var engine = Configure(backend, id, scratch, shards);
@@ -61,7 +64,7 @@ public sealed class EndToEndScenario : IScenario
             engine = engine with { ModelSwapper = engine.ModelSwapper with { MemoryBudgetMb = budgetMb } };
         }
 
-        output.WriteLine($"e2e: {metrics} metrics x {rows} rows over {connections} connection(s){(sendRate > 0 ? $" at {sendRate} samples/s" : string.Empty)}, backend {backend}, {EngineComposition.Shards(engine)} shard(s)");
+        output.WriteLine($"e2e: {metrics} metrics x {rows} rows over {connections} connection(s){(sendRate > 0 ? $" at {sendRate} samples/s" : string.Empty)}, backend {backend}, {EngineComposition.Shards(engine)} shard(s), series {series.Name}");
         var runtime = await EngineRuntime.OpenAsync(EngineComposition.Runtime(engine), cancellationToken: cancellationToken).ConfigureAwait(false);
         var started = new List<IEngineService>();
         string subscriberQueue = engine.MetricStreamer.ResultsExchangeName + ".loadtest";
@@ -127,7 +130,9 @@ public sealed class EndToEndScenario : IScenario
             for (int m = 0; m < metrics; m++)
             {
                 names[m] = $"loadtest.e2e.{id}.m{m}";
-                uids[m] = await adapter.MonitorMetricAsync($"{{\"datasource\":\"custom\",\"metricSpec\":{{\"metric\":\"{names[m]}\"}},\"modelParams\":{{\"min\":0,\"max\":100}}}}", cancellationToken).ConfigureAwait(false);
+                (double min, double max) = series.Range(m);
+                string range = string.Create(CultureInfo.InvariantCulture, $"\"min\":{min:R},\"max\":{max:R}");
+                uids[m] = await adapter.MonitorMetricAsync($"{{\"datasource\":\"custom\",\"metricSpec\":{{\"metric\":\"{names[m]}\"}},\"modelParams\":{{{range}}}}}", cancellationToken).ConfigureAwait(false);
             }
 
             // The models are built (and the metrics ACTIVE) before the clock starts: building a model is a one-off
@@ -148,7 +153,7 @@ public sealed class EndToEndScenario : IScenario
             for (int c = 0; c < connections; c++)
             {
                 int connection = c;
-                senders[c] = Task.Run(() => SendAsync(listener.LocalEndPoint!.Port, names, connection, connections, rows, start, sendRate / (double)connections, cancellationToken), cancellationToken);
+                senders[c] = Task.Run(() => SendAsync(listener.LocalEndPoint!.Port, series, names, connection, connections, rows, start, sendRate / (double)connections, cancellationToken), cancellationToken);
             }
 
             await Task.WhenAll(senders).ConfigureAwait(false);
@@ -170,7 +175,7 @@ public sealed class EndToEndScenario : IScenario
             double rate = total / seconds;
             output.WriteLine($"e2e: {total} samples from TCP to scores stored and published in {seconds:F1} s");
             WriteBreakdown(started, output);
-            long mismatches = skipCheck ? 0 : await CountMismatchesAsync(engine, runtime.Repository, uids, rows, start, output, cancellationToken).ConfigureAwait(false);
+            long mismatches = skipCheck ? 0 : await CountMismatchesAsync(engine, runtime.Repository, series, uids, rows, start, output, cancellationToken).ConfigureAwait(false);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"samples_per_s={rate:F0} mismatches={mismatches}"));
             return mismatches == 0 ? 0 : 1;
         }
@@ -219,24 +224,13 @@ public sealed class EndToEndScenario : IScenario
         }
     }
 
-    /// <summary>The metric's value at row <paramref name="i"/>: a daily wave per metric with deterministic noise.</summary>
-    internal static double Value(int metric, int i)
-    {
-        uint h = (uint)((metric * 7919) + (i * 104729));
-        h ^= h >> 13;
-        h *= 0x5bd1e995;
-        h ^= h >> 15;
-        double noise = (h % 1000) / 1000.0;
-        return Math.Round(50 + (30 * Math.Sin(((i + (metric * 17)) * 2 * Math.PI) / 288)) + (5 * noise), 2);
-    }
-
     /// <summary>
     /// Streams the history of every <paramref name="connections"/>-th metric, row by row (each row's samples of all
     /// those metrics, then the next row), as fast as the socket takes it, or at <paramref name="samplesPerSecond"/>
     /// when that is positive: a steady stream instead of one burst, so that the storer keeps up with small batches
     /// and any backlog forms further down, where it would in a long-running engine.
     /// </summary>
-    private static async Task SendAsync(int port, string[] names, int connection, int connections, int rows, DateTime start, double samplesPerSecond, CancellationToken cancellationToken)
+    private static async Task SendAsync(int port, E2eSeries series, string[] names, int connection, int connections, int rows, DateTime start, double samplesPerSecond, CancellationToken cancellationToken)
     {
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken).ConfigureAwait(false);
@@ -252,7 +246,7 @@ public sealed class EndToEndScenario : IScenario
             long epoch = (long)(start.AddMinutes(5 * i) - DateTime.UnixEpoch).TotalSeconds;
             for (int m = connection; m < names.Length; m += connections)
             {
-                text.Append(names[m]).Append(' ').Append(Value(m, i).ToString("R", CultureInfo.InvariantCulture)).Append(' ').Append(epoch).Append('\n');
+                text.Append(names[m]).Append(' ').Append(series.Value(m, i).ToString("R", CultureInfo.InvariantCulture)).Append(' ').Append(epoch).Append('\n');
                 sent++;
                 if (++inPiece >= piece)
                 {
@@ -328,7 +322,7 @@ public sealed class EndToEndScenario : IScenario
         }
     }
 
-    private static async Task<long> CountMismatchesAsync(EngineOptions engine, IMetricRepository repository, string[] uids, int rows, DateTime start, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<long> CountMismatchesAsync(EngineOptions engine, IMetricRepository repository, E2eSeries series, string[] uids, int rows, DateTime start, TextWriter output, CancellationToken cancellationToken)
     {
         var settings = EngineComposition.Likelihood(engine);
         long mismatches = 0;
@@ -344,7 +338,7 @@ public sealed class EndToEndScenario : IScenario
             for (int i = 0; i < rows; i++)
             {
                 var ts = start.AddMinutes(5 * i);
-                double value = Value(m, i);
+                double value = series.Value(m, i);
                 double raw = model.Step(ts, value);
                 double anomaly = likelihood.Next(ts, value, raw);
                 if (i >= stored.Count
