@@ -115,7 +115,11 @@ public sealed partial class BacktrackingTm
     {
         // A model that outgrows the fresh capacity is learning (about 1,500 segments after 100 NAB rows): go straight to
         // room for them (GrownSegments).
-        int n = Math.Max(_seg.Length * 2, GrownSegments);
+        int n = _seg.Length * 2;
+        if (n < LargeGrownSegments)
+        {
+            n = Math.Max(n, GrownSegments());
+        }
         _seg = Grown(_seg, n);
         _segSynCount = Grown(_segSynCount, n);
         _segPositive = Grown(_segPositive, n);

@@ -179,19 +179,27 @@ public sealed partial class BacktrackingTm : ISequenceMemory
     // Segment capacity after the first growth (see GrowSegments). A model that outgrows 256 segments is learning: ~1,500
     // segments after 100 NAB rows, ~2,300 after 100 rows of a noisy series and ~12,000 after 1,000. Every doubling
     // copies the storage into memory the process has never touched, and on the engine's VM each first touch of a page
-    // costs ~12 µs (Core README, item 31), so where memory allows the first growth goes straight to room for 16,384
-    // segments. The new arrays are not zeroed, so the room not yet used costs address space (and the GC's commit
-    // count, ~10 MB per young model), not pages. Under a GC memory limit below 8 GiB (a small container) the commit
-    // matters more than the copies, and the first growth stops at 2,048 as before.
-    internal static readonly int GrownSegments = GrownSegmentsFor(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
-
+    // costs ~12 µs (Core README, item 31), so the first growth goes straight to room for 16,384 segments while memory
+    // allows. The new arrays are not zeroed, so the room not yet used costs address space, not pages; but the GC counts
+    // it as committed (~10 MB per young model), and commits are what a GC hard limit (a container's) or strict
+    // overcommit charge. So the large step is taken only while the GC's committed memory is below half of what it may
+    // use; past that a first growth stops at 2,048, as before.
     private const int SmallGrownSegments = 2048;
     private const int LargeGrownSegments = 16384;
-    private const long LargeGrowthMemory = 8L << 30;
 
-    /// <summary>The segment capacity of a first growth when the GC may use <paramref name="availableBytes"/>.</summary>
-    internal static int GrownSegmentsFor(long availableBytes) =>
-        availableBytes >= LargeGrowthMemory ? LargeGrownSegments : SmallGrownSegments;
+    /// <summary>The segment capacity of a first growth now (see <see cref="GrownSegmentsFor"/>).</summary>
+    internal static int GrownSegments()
+    {
+        GCMemoryInfo info = GC.GetGCMemoryInfo();
+        return GrownSegmentsFor(info.TotalAvailableMemoryBytes, info.TotalCommittedBytes);
+    }
+
+    /// <summary>
+    /// The segment capacity of a first growth when the GC may use <paramref name="availableBytes"/> (physical memory or
+    /// its hard limit) and has <paramref name="committedBytes"/> committed: 16,384 while that stays below half, else 2,048.
+    /// </summary>
+    internal static int GrownSegmentsFor(long availableBytes, long committedBytes) =>
+        committedBytes < availableBytes / 2 ? LargeGrownSegments : SmallGrownSegments;
 
     // Initial room of the lists that grow with the activity of a step (marked cells, confidences, sample candidates).
     private const int InitialCellListCapacity = 256;
@@ -250,8 +258,8 @@ public sealed partial class BacktrackingTm : ISequenceMemory
 
         // Each pool's first growth makes room for the segments of a first growth (one slot each; ~23 synapses each, with
         // the slack of the pool's doubling blocks), for the same reason.
-        _cellSlots = new IntListPool(_cellCount, segs * 2, growthFloor: GrownSegments * 2);
-        _outSynapses = new IntListPool(_cellCount, segs * 16, growthFloor: GrownSegments * 32);
+        _cellSlots = new IntListPool(_cellCount, segs * 2, entriesPerGrownSegment: 2);
+        _outSynapses = new IntListPool(_cellCount, segs * 16, entriesPerGrownSegment: 32);
         _cellMark = new byte[_cellCount];
         _markedCells = new int[Math.Min(_cellCount, InitialCellListCapacity)];
         _setFlag = new byte[_cellCount];

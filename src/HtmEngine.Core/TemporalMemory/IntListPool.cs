@@ -24,13 +24,13 @@ internal sealed class IntListPool
     private readonly int[] _count;
     private readonly byte[] _sizeClass; // 0 = no block, k + 1 = block of MinCapacity << k
     private readonly int[] _freeHead = new int[SizeClasses];
-    private readonly int _growthFloor; // the backing array never grows to fewer entries than this (see BacktrackingTm.GrownSegments)
+    private readonly int _entriesPerGrownSegment; // a growth makes room for this many entries per segment of a TM's first growth (see BacktrackingTm.GrownSegments)
     private int[] _data;
     private int _used;
 
-    public IntListPool(int listCount, int initialCapacity, int growthFloor = 0)
+    public IntListPool(int listCount, int initialCapacity, int entriesPerGrownSegment = 0)
     {
-        _growthFloor = growthFloor;
+        _entriesPerGrownSegment = entriesPerGrownSegment;
         _offset = new int[listCount];
         _count = new int[listCount];
         _sizeClass = new byte[listCount];
@@ -139,7 +139,13 @@ internal sealed class IntListPool
         {
             if (_used + newCapacity > _data.Length)
             {
-                GrowData(Math.Max(Math.Max(_data.Length * (_data.Length < QuadrupleBelow ? 4 : 2), _used + newCapacity), _growthFloor));
+                int capacity = Math.Max(_data.Length * (_data.Length < QuadrupleBelow ? 4 : 2), _used + newCapacity);
+                if (_entriesPerGrownSegment > 0 && capacity < QuadrupleBelow)
+                {
+                    capacity = Math.Max(capacity, _entriesPerGrownSegment * BacktrackingTm.GrownSegments());
+                }
+
+                GrowData(capacity);
             }
 
             block = _used;

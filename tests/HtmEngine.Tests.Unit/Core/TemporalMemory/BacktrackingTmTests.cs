@@ -404,9 +404,9 @@ public class BacktrackingTmTests(ITestOutputHelper output)
     [Fact]
     public void A_young_tm_grows_its_segment_storage_once_for_its_first_thousands_of_segments()
     {
-        // 256 segments fresh, then room for GrownSegments at once (16,384 on this machine, 2,048 under a small GC
-        // limit), then doubling: a young model's copies into untouched memory cost it page faults (Core README, items
-        // 26 and 31).
+        // 256 segments fresh, then room for 16,384 at once (2,048 when the GC has committed half the memory it may use,
+        // which a test process does not), then doubling: a young model's copies into untouched memory cost it page
+        // faults (Core README, items 26 and 31).
         var tm = new BacktrackingTm(new BacktrackingTmParameters());
         Assert.Equal(256, tm.SegmentCapacity);
         int[][] stream = NoisyStream(900, seed: 23);
@@ -419,7 +419,7 @@ public class BacktrackingTmTests(ITestOutputHelper output)
             {
                 capacities++;
                 last = tm.SegmentCapacity;
-                Assert.Equal(BacktrackingTm.GrownSegments << (capacities - 1), last);
+                Assert.Equal(16384 << (capacities - 1), last);
             }
         }
 
@@ -427,14 +427,16 @@ public class BacktrackingTmTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(1L << 30, 2048)]
-    [InlineData((8L << 30) - 1, 2048)]
-    [InlineData(8L << 30, 16384)]
-    [InlineData(24L << 30, 16384)]
-    public void The_first_growth_reserves_more_only_where_the_GC_may_use_eight_GiB(long availableBytes, int expected)
+    [InlineData(24L << 30, 0, 16384)]
+    [InlineData(24L << 30, (12L << 30) - 1, 16384)]
+    [InlineData(24L << 30, 12L << 30, 2048)]
+    [InlineData(1L << 30, 600L << 20, 2048)]
+    [InlineData(1L << 30, 100L << 20, 16384)]
+    public void The_first_growth_reserves_more_only_while_the_GC_has_committed_under_half_its_memory(long available, long committed, int expected)
     {
-        // Room reserved and not yet used costs no pages but counts against a GC hard limit (a container's memory limit).
-        Assert.Equal(expected, BacktrackingTm.GrownSegmentsFor(availableBytes));
+        // Room reserved and not yet used costs no pages but counts as committed, which a GC hard limit (a container's)
+        // and strict overcommit charge.
+        Assert.Equal(expected, BacktrackingTm.GrownSegmentsFor(available, committed));
     }
 
     [Fact]
