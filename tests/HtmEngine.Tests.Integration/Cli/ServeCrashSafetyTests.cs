@@ -57,8 +57,9 @@ public abstract class ServeCrashSafetyContract : IAsyncLifetime
             File.Copy(file, Path.Combine(_conf, Path.GetFileName(file)));
         }
 
-        _port = FreePort();
-        int webPort = FreePort();
+        int[] ports = LoopbackPorts.Free(2);
+        _port = ports[0];
+        int webPort = ports[1];
 
         Rewrite("application.conf", "plaintext_port =", "plaintext_port = " + _port.ToString(CultureInfo.InvariantCulture));
         Rewrite("application.conf", "listen =", "listen = 127.0.0.1:" + webPort.ToString(CultureInfo.InvariantCulture));
@@ -421,12 +422,6 @@ public abstract class ServeCrashSafetyContract : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 
     private sealed class ListHistory(List<ScoredRow> rows) : IScoredRowHistory
     {

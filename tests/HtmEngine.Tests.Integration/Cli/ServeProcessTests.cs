@@ -20,8 +20,9 @@ public class ServeProcessTests
             File.Copy(file, Path.Combine(conf, Path.GetFileName(file)));
         }
 
-        int port = FreePort();
-        int webPort = FreePort();
+        int[] ports = LoopbackPorts.Free(2);
+        int port = ports[0];
+        int webPort = ports[1];
 
         Rewrite(Path.Combine(conf, "application.conf"), "sqlite_path =", "sqlite_path = " + Path.Combine(root, "var", "engine.db"));
         Rewrite(Path.Combine(conf, "application.conf"), "plaintext_port =", "plaintext_port = " + port.ToString(CultureInfo.InvariantCulture));
@@ -95,12 +96,6 @@ public class ServeProcessTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-    }
 
     private static void Rewrite(string path, string linePrefix, string newLine)
     {

@@ -105,8 +105,9 @@ public class ServeRunsTheEngineTests
         const int Rows = 2500;
         using var config = TempConfig.CopyOf();
         var database = Path.Combine(config.Root, "var", "drain.db");
-        int graphitePort = FreePort();
-        int webPort = FreePort();
+        int[] ports = LoopbackPorts.Free(2);
+        int graphitePort = ports[0];
+        int webPort = ports[1];
         config.Replace("application", "sqlite_path", "sqlite_path = " + database);
         config.Replace("application", "plaintext_port", "plaintext_port = " + graphitePort.ToString(CultureInfo.InvariantCulture));
         config.Replace("application", "listen", "listen = 127.0.0.1:" + webPort.ToString(CultureInfo.InvariantCulture));
@@ -167,12 +168,6 @@ public class ServeRunsTheEngineTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-    }
 
     [Fact]
     public void Gc_is_off_by_default_but_can_be_selected()
