@@ -114,12 +114,13 @@ public sealed partial class BacktrackingTm
     private void GrowSegments()
     {
         // A model that outgrows the fresh capacity is learning (about 1,500 segments after 100 NAB rows): go straight to
-        // room for them (GrownSegments).
+        // room for many more (GrownSegments: 16,384 while the GC's commits allow, else 2,048), then double.
         int n = _seg.Length * 2;
         if (n < LargeGrownSegments)
         {
             n = Math.Max(n, GrownSegments());
         }
+
         _seg = Grown(_seg, n);
         _segSynCount = Grown(_segSynCount, n);
         _segPositive = Grown(_segPositive, n);
