@@ -37,7 +37,7 @@ internal sealed class E2eSeries
 
     /// <summary>The series named by <c>--series</c>.</summary>
     /// <param name="name"><c>wave</c> or <c>nab</c>.</param>
-    /// <param name="nabData">The NAB corpus's <c>data</c> directory (<c>--nab-data</c>); null to look for <c>shared/nab/data</c> above the working and the program's directory.</param>
+    /// <param name="nabData">The NAB corpus's <c>data</c> directory (<c>--nab-data</c>); null for <c>../shared/nab/data</c> beside the repository.</param>
     /// <returns>The series.</returns>
     /// <exception cref="ArgumentException">An unknown name, or a NAB directory that is missing or holds no CSV file.</exception>
     public static E2eSeries Create(string name, string? nabData)
@@ -50,7 +50,7 @@ internal sealed class E2eSeries
                 string directory = nabData ?? LocateNabData();
                 if (!Directory.Exists(directory))
                 {
-                    throw new ArgumentException($"--nab-data: directory '{directory}' does not exist");
+                    throw new ArgumentException($"NAB data directory '{directory}' does not exist (give it with --nab-data DIR)");
                 }
 
                 string[] paths = Directory.GetFiles(directory, "*.csv", SearchOption.AllDirectories);
@@ -99,20 +99,7 @@ internal sealed class E2eSeries
         return Math.Round(50 + (30 * Math.Sin(((row + (metric * 17)) * 2 * Math.PI) / 288)) + (5 * noise), 2);
     }
 
-    private static string LocateNabData()
-    {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (DirectoryInfo? dir = new(start); dir is not null; dir = dir.Parent)
-            {
-                string candidate = Path.Combine(dir.FullName, "shared", "nab", "data");
-                if (Directory.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        throw new ArgumentException("--series nab: no shared/nab/data above the working or the program's directory; give --nab-data DIR");
-    }
+    // The corpus sits beside the repository (../shared/nab/data), as in this project's layout.
+    private static string LocateNabData() =>
+        Path.GetFullPath(Path.Combine(EndToEndScenario.RepositoryRoot(), "..", "shared", "nab", "data"));
 }

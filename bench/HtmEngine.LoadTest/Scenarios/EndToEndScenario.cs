@@ -392,7 +392,8 @@ public sealed class EndToEndScenario : IScenario
         }
     }
 
-    private static string RepositoryRoot()
+    /// <summary>The directory holding HtmEngine.Fast.sln, found above the program's directory.</summary>
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
