@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using HtmEngine.Core.Sdr;
@@ -113,38 +114,76 @@ internal static class PoolerKernels
         return count;
     }
 
+    /// <remarks>
+    /// One potential word (64 lanes, four vectors) per round: the word's halves are broadcast once and each vector tests
+    /// its 16 bits against shifted lane masks, so no scalar shifts or bounds checks run per vector. The JIT compiles the
+    /// selects to mask-register blends (a first version anded the delta with an expanded mask and cleared trimmed lanes
+    /// with another; it ran about 35 instructions per vector, and the rows of the 40 winners were 7 % of a model step).
+    /// </remarks>
     public static int UpdateRowVector512(Span<float> row, ReadOnlySpan<ulong> potential, ReadOnlySpan<float> delta, float trim, float threshold, Span<ulong> connected)
     {
+        int chunks = row.Length >> 4;
+        int usedWords = (chunks + 3) >> 2;
+        if (delta.Length < chunks << 4 || potential.Length < usedWords || connected.Length < usedWords)
+        {
+            throw new ArgumentException("The change, potential and connected rows must cover the permanence row.");
+        }
+
         ref float rowRef = ref MemoryMarshal.GetReference(row);
         ref float deltaRef = ref MemoryMarshal.GetReference(delta);
-        Vector512<int> laneBits = Vector512.Create(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
+        Vector512<int> lowLanes = Vector512.Create(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
+        Vector512<int> highLanes = lowLanes << 16;
         Vector512<float> one = Vector512.Create(1f);
         Vector512<float> trimVector = Vector512.Create(trim);
         Vector512<float> thresholdVector = Vector512.Create(threshold);
-        int chunks = row.Length >> 4;
+        int fullWords = chunks >> 2;
         int count = 0;
-        ulong word = 0;
-        for (int j = 0; j < chunks; j++)
+        for (int w = 0; w < fullWords; w++)
         {
-            int shift = (j & 3) << 4;
-            int potentialBits = (int)(potential[j >> 2] >> shift) & 0xFFFF;
-            Vector512<float> mask = Vector512.Equals(Vector512.Create(potentialBits) & laneBits, laneBits).AsSingle();
-            Vector512<float> p = Vector512.LoadUnsafe(ref rowRef, (nuint)(j << 4));
-            p += Vector512.LoadUnsafe(ref deltaRef, (nuint)(j << 4)) & mask;
-            p = Vector512.ConditionalSelect(Vector512.GreaterThan(p, one), one, p);
-            p = Vector512.AndNot(p, Vector512.LessThan(p, trimVector));
-            p.StoreUnsafe(ref rowRef, (nuint)(j << 4));
-            word |= (ulong)Vector512.GreaterThanOrEqual(p, thresholdVector).ExtractMostSignificantBits() << shift;
-            if ((j & 3) == 3 || j == chunks - 1)
-            {
-                connected[j >> 2] = word;
-                count += BitOperations.PopCount(word);
-                word = 0;
-            }
+            ulong bits = potential[w];
+            Vector512<int> low = Vector512.Create((int)bits);
+            Vector512<int> high = Vector512.Create((int)(bits >> 32));
+            nuint at = (nuint)w << 6;
+            ulong word = UpdateChunk512(ref rowRef, ref deltaRef, at, low, lowLanes, one, trimVector, thresholdVector)
+                | (UpdateChunk512(ref rowRef, ref deltaRef, at + 16, low, highLanes, one, trimVector, thresholdVector) << 16)
+                | (UpdateChunk512(ref rowRef, ref deltaRef, at + 32, high, lowLanes, one, trimVector, thresholdVector) << 32)
+                | (UpdateChunk512(ref rowRef, ref deltaRef, at + 48, high, highLanes, one, trimVector, thresholdVector) << 48);
+            connected[w] = word;
+            count += BitOperations.PopCount(word);
         }
 
-        connected[((chunks + 3) >> 2)..].Clear();
+        int rest = chunks & 3;
+        if (rest != 0)
+        {
+            ulong bits = potential[fullWords];
+            ulong word = 0;
+            for (int k = 0; k < rest; k++)
+            {
+                int shift = k << 4;
+                Vector512<int> half = Vector512.Create((int)(bits >> (shift & 32)));
+                Vector512<int> lanes = (k & 1) == 0 ? lowLanes : highLanes;
+                word |= UpdateChunk512(ref rowRef, ref deltaRef, ((nuint)fullWords << 6) + (nuint)shift, half, lanes, one, trimVector, thresholdVector) << shift;
+            }
+
+            connected[fullWords] = word;
+            count += BitOperations.PopCount(word);
+        }
+
+        connected[usedWords..].Clear();
         return count;
+    }
+
+    /// <summary>One vector of <see cref="UpdateRowVector512"/>: returns its lanes' connected bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong UpdateChunk512(ref float rowRef, ref float deltaRef, nuint at, Vector512<int> potentialHalf, Vector512<int> laneBits, Vector512<float> one, Vector512<float> trim, Vector512<float> threshold)
+    {
+        Vector512<float> notPotential = Vector512.Equals(potentialHalf & laneBits, Vector512<int>.Zero).AsSingle();
+        Vector512<float> p = Vector512.LoadUnsafe(ref rowRef, at);
+        p = Vector512.ConditionalSelect(notPotential, p, p + Vector512.LoadUnsafe(ref deltaRef, at));
+        p = Vector512.ConditionalSelect(Vector512.GreaterThan(p, one), one, p);
+        p = Vector512.ConditionalSelect(Vector512.LessThan(p, trim), Vector512<float>.Zero, p);
+        p.StoreUnsafe(ref rowRef, at);
+        return Vector512.GreaterThanOrEqual(p, threshold).ExtractMostSignificantBits();
     }
 
     /// <summary>Dispatches <c>UpdateDutyCycles</c> to the widest allowed path.</summary>
