@@ -246,6 +246,70 @@ internal static class PoolerKernels
         UpdateDutyCyclesScalar(dutyCycles[i..], newValues[i..], period);
     }
 
+    /// <summary>Dispatches <c>UpdateDutyCyclesFromBits</c> to the widest allowed path.</summary>
+    public static void UpdateDutyCyclesFromBits(Span<float> dutyCycles, ReadOnlySpan<ulong> bits, int period)
+    {
+        if (BitKernels.UseVector512)
+        {
+            UpdateDutyCyclesFromBitsVector512(dutyCycles, bits, period);
+        }
+        else
+        {
+            UpdateDutyCyclesFromBitsScalar(dutyCycles, bits, period);
+        }
+    }
+
+    /// <summary>
+    /// Reference: <see cref="UpdateDutyCyclesScalar"/> with the new value 1 where bit i of <paramref name="bits"/> is
+    /// set and 0 elsewhere, as the learning step's float indicators hold them.
+    /// </summary>
+    public static void UpdateDutyCyclesFromBitsScalar(Span<float> dutyCycles, ReadOnlySpan<ulong> bits, int period)
+    {
+        float previousWeight = period - 1;
+        float divisor = period;
+        for (int i = 0; i < dutyCycles.Length; i++)
+        {
+            float value = (bits[i >> 6] & (1UL << (i & 63))) != 0 ? 1f : 0f;
+            dutyCycles[i] = ((dutyCycles[i] * previousWeight) + value) / divisor;
+        }
+    }
+
+    /// <remarks>
+    /// The pooler's two duty-cycle updates per learning step read their 0/1 values from bit masks it already has (the
+    /// columns with input, the winners), instead of expanding them into a float array first, clearing it and reading
+    /// it back: the same additions of 0 and 1, so the same floats.
+    /// </remarks>
+    public static void UpdateDutyCyclesFromBitsVector512(Span<float> dutyCycles, ReadOnlySpan<ulong> bits, int period)
+    {
+        int whole = dutyCycles.Length & ~15;
+        if (bits.Length < (whole + 63) >> 6)
+        {
+            throw new ArgumentException("The bit mask must cover the duty cycles.", nameof(bits));
+        }
+
+        ref float d = ref MemoryMarshal.GetReference(dutyCycles);
+        Vector512<int> laneBits = Vector512.Create(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
+        Vector512<float> one = Vector512.Create(1f);
+        Vector512<float> previousWeight = Vector512.Create((float)(period - 1));
+        Vector512<float> divisor = Vector512.Create((float)period);
+        for (int i = 0; i < whole; i += 16)
+        {
+            int sixteen = (int)(bits[i >> 6] >> (i & 63)) & 0xFFFF;
+            Vector512<float> set = Vector512.Equals(Vector512.Create(sixteen) & laneBits, laneBits).AsSingle();
+            Vector512<float> value = one & set;
+            Vector512<float> updated = ((Vector512.LoadUnsafe(ref d, (nuint)i) * previousWeight) + value) / divisor;
+            updated.StoreUnsafe(ref d, (nuint)i);
+        }
+
+        float previous = period - 1;
+        float scalarDivisor = period;
+        for (int i = whole; i < dutyCycles.Length; i++)
+        {
+            float value = (bits[i >> 6] & (1UL << (i & 63))) != 0 ? 1f : 0f;
+            dutyCycles[i] = ((dutyCycles[i] * previous) + value) / scalarDivisor;
+        }
+    }
+
     /// <summary>Writes 1 where the overlap is positive and 0 elsewhere (NuPIC's "column had input" indicator).</summary>
     public static void PositiveIndicator(ReadOnlySpan<int> overlaps, Span<float> indicator)
     {
@@ -265,29 +329,6 @@ internal static class PoolerKernels
         for (; i < overlaps.Length; i++)
         {
             indicator[i] = overlaps[i] > 0 ? 1f : 0f;
-        }
-    }
-
-    /// <summary>Writes 1 for every set bit and 0 for every clear bit, one float per bit of <paramref name="output"/>.</summary>
-    public static void ExpandBits(ReadOnlySpan<ulong> bits, Span<float> output)
-    {
-        int i = 0;
-        if (BitKernels.UseVector256)
-        {
-            ref float target = ref MemoryMarshal.GetReference(output);
-            Vector256<int> laneBits = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);
-            Vector256<float> one = Vector256.Create(1f);
-            for (; i <= output.Length - 8; i += 8)
-            {
-                int eight = (int)(bits[i >> 6] >> (i & 63)) & 0xFF;
-                Vector256<float> mask = Vector256.Equals(Vector256.Create(eight) & laneBits, laneBits).AsSingle();
-                (one & mask).StoreUnsafe(ref target, (nuint)i);
-            }
-        }
-
-        for (; i < output.Length; i++)
-        {
-            output[i] = (bits[i >> 6] & (1UL << (i & 63))) != 0 ? 1f : 0f;
         }
     }
 

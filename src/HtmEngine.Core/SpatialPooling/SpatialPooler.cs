@@ -338,25 +338,27 @@ public sealed class SpatialPooler
         int period = Math.Min(_dutyCyclePeriod, _iteration);
         if (_overlapsInPlanes)
         {
+            // The bit-sliced path has both sets as column bit masks already: the columns with input from the planes,
+            // the winners from the selection.
             BitSlicedOverlap.Positive(_planes, _columnWords, _validColumns, _maskScratch);
-            PoolerKernels.ExpandBits(_maskScratch, _indicator);
+            PoolerKernels.UpdateDutyCyclesFromBits(_overlapDutyCycles, _maskScratch, period);
+            PoolerKernels.UpdateDutyCyclesFromBits(_activeDutyCycles, _winnerMask, period);
         }
         else
         {
             PoolerKernels.PositiveIndicator(_overlaps, _indicator);
-        }
+            PoolerKernels.UpdateDutyCycles(_overlapDutyCycles, _indicator, period);
+            Array.Clear(_indicator);
+            for (int i = 0; i < winners.Length; i++)
+            {
+                _indicator[winners[i]] = 1f;
+            }
 
-        PoolerKernels.UpdateDutyCycles(_overlapDutyCycles, _indicator, period);
-        Array.Clear(_indicator);
-        for (int i = 0; i < winners.Length; i++)
-        {
-            _indicator[winners[i]] = 1f;
-        }
-
-        PoolerKernels.UpdateDutyCycles(_activeDutyCycles, _indicator, period);
-        for (int i = 0; i < winners.Length; i++)
-        {
-            _indicator[winners[i]] = 0f;
+            PoolerKernels.UpdateDutyCycles(_activeDutyCycles, _indicator, period);
+            for (int i = 0; i < winners.Length; i++)
+            {
+                _indicator[winners[i]] = 0f;
+            }
         }
 
         // Weak columns: every potential synapse +belowStimulusInc.

@@ -150,6 +150,41 @@ public class SpatialPoolerProperties
 
         return ok;
     }
+
+    [Property(MaxTest = 300)]
+    public bool Duty_cycles_from_bits_equal_the_reference_and_the_float_indicator_update(int seed, ushort lengthRaw, ushort periodRaw)
+    {
+        int length = lengthRaw % 3000;
+        int period = 1 + (periodRaw % 1000);
+        var random = new Random(seed);
+        var dutyCycles = new float[length];
+        var bits = new ulong[BitKernels.WordCount(length) + 1];
+        var indicator = new float[length];
+        for (int i = 0; i < bits.Length; i++)
+        {
+            bits[i] = (ulong)random.NextInt64() & (ulong)random.NextInt64();
+        }
+
+        for (int i = 0; i < length; i++)
+        {
+            dutyCycles[i] = random.Next(8) == 0 ? 0f : (float)random.NextDouble();
+            indicator[i] = BitKernels.TestBit(bits, i) ? 1f : 0f;
+        }
+
+        float[] expected = (float[])dutyCycles.Clone();
+        PoolerKernels.UpdateDutyCyclesScalar(expected, indicator, period);
+        float[] reference = (float[])dutyCycles.Clone();
+        PoolerKernels.UpdateDutyCyclesFromBitsScalar(reference, bits, period);
+        bool ok = reference.AsSpan().SequenceEqual(expected);
+        if (BitKernelsVector512.IsSupported)
+        {
+            float[] actual = (float[])dutyCycles.Clone();
+            PoolerKernels.UpdateDutyCyclesFromBitsVector512(actual, bits, period);
+            ok &= actual.AsSpan().SequenceEqual(expected);
+        }
+
+        return ok;
+    }
 }
 
 public class SpatialPoolerPathProperties
