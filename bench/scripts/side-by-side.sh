@@ -4,6 +4,11 @@
 # swings by 2x between minutes, which sequential runs mistake for a difference; variants that run together share
 # it. Prints each round, then per variant the mean CPU and the median and mean of its per-round ratio.
 #
+# Caveat (2026-12-07): on this host the two vCPUs are at times 1.4-1.6x apart in speed, and variants started together
+# land on different ones, so a round's ratio then measures the vCPUs (12 rounds of two builds gave a median of 0.938 in
+# one order and 1.309 in the other). Check with bench/scripts/vcpu-probe.sh first, or use adjacent-pairs.sh, which
+# runs the variants one after the other on one pinned vCPU.
+#
 # usage: bench/scripts/side-by-side.sh ROUNDS 'TAG|ENV|BINDIR' ['TAG|ENV|BINDIR' ...]
 #   TAG     a name for the variant (the first is the reference)
 #   ENV     environment assignments for it, e.g. 'DOTNET_TieredPGO=0' (use 'X=1' for none)
@@ -11,7 +16,7 @@
 # environment: FILE (default: machine_temperature_system_failure.csv of ../shared/nab), PARAMS (default: nab)
 set -euo pipefail
 if [[ $# -lt 2 || "$1" == "--help" || "$1" == "-h" ]]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 
