@@ -253,6 +253,10 @@ internal static class PoolerKernels
         {
             UpdateDutyCyclesFromBitsVector512(dutyCycles, bits, period);
         }
+        else if (BitKernels.UseVector256)
+        {
+            UpdateDutyCyclesFromBitsVector256(dutyCycles, bits, period);
+        }
         else
         {
             UpdateDutyCyclesFromBitsScalar(dutyCycles, bits, period);
@@ -263,15 +267,43 @@ internal static class PoolerKernels
     /// Reference: <see cref="UpdateDutyCyclesScalar"/> with the new value 1 where bit i of <paramref name="bits"/> is
     /// set and 0 elsewhere, as the learning step's float indicators hold them.
     /// </summary>
-    public static void UpdateDutyCyclesFromBitsScalar(Span<float> dutyCycles, ReadOnlySpan<ulong> bits, int period)
+    public static void UpdateDutyCyclesFromBitsScalar(Span<float> dutyCycles, ReadOnlySpan<ulong> bits, int period) =>
+        UpdateDutyCyclesFromBitsScalar(dutyCycles, bits, period, 0);
+
+    /// <summary>The reference from lane <paramref name="from"/> on: the vector paths' tail.</summary>
+    private static void UpdateDutyCyclesFromBitsScalar(Span<float> dutyCycles, ReadOnlySpan<ulong> bits, int period, int from)
     {
         float previousWeight = period - 1;
         float divisor = period;
-        for (int i = 0; i < dutyCycles.Length; i++)
+        for (int i = from; i < dutyCycles.Length; i++)
         {
             float value = (bits[i >> 6] & (1UL << (i & 63))) != 0 ? 1f : 0f;
             dutyCycles[i] = ((dutyCycles[i] * previousWeight) + value) / divisor;
         }
+    }
+
+    public static void UpdateDutyCyclesFromBitsVector256(Span<float> dutyCycles, ReadOnlySpan<ulong> bits, int period)
+    {
+        int whole = dutyCycles.Length & ~7;
+        if (bits.Length < (whole + 63) >> 6)
+        {
+            throw new ArgumentException("The bit mask must cover the duty cycles.", nameof(bits));
+        }
+
+        ref float d = ref MemoryMarshal.GetReference(dutyCycles);
+        Vector256<int> laneBits = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);
+        Vector256<float> one = Vector256.Create(1f);
+        Vector256<float> previousWeight = Vector256.Create((float)(period - 1));
+        Vector256<float> divisor = Vector256.Create((float)period);
+        for (int i = 0; i < whole; i += 8)
+        {
+            int eight = (int)(bits[i >> 6] >> (i & 63)) & 0xFF;
+            Vector256<float> value = one & Vector256.Equals(Vector256.Create(eight) & laneBits, laneBits).AsSingle();
+            Vector256<float> updated = ((Vector256.LoadUnsafe(ref d, (nuint)i) * previousWeight) + value) / divisor;
+            updated.StoreUnsafe(ref d, (nuint)i);
+        }
+
+        UpdateDutyCyclesFromBitsScalar(dutyCycles, bits, period, whole);
     }
 
     /// <remarks>
@@ -295,19 +327,12 @@ internal static class PoolerKernels
         for (int i = 0; i < whole; i += 16)
         {
             int sixteen = (int)(bits[i >> 6] >> (i & 63)) & 0xFFFF;
-            Vector512<float> set = Vector512.Equals(Vector512.Create(sixteen) & laneBits, laneBits).AsSingle();
-            Vector512<float> value = one & set;
+            Vector512<float> value = one & Vector512.Equals(Vector512.Create(sixteen) & laneBits, laneBits).AsSingle();
             Vector512<float> updated = ((Vector512.LoadUnsafe(ref d, (nuint)i) * previousWeight) + value) / divisor;
             updated.StoreUnsafe(ref d, (nuint)i);
         }
 
-        float previous = period - 1;
-        float scalarDivisor = period;
-        for (int i = whole; i < dutyCycles.Length; i++)
-        {
-            float value = (bits[i >> 6] & (1UL << (i & 63))) != 0 ? 1f : 0f;
-            dutyCycles[i] = ((dutyCycles[i] * previous) + value) / scalarDivisor;
-        }
+        UpdateDutyCyclesFromBitsScalar(dutyCycles, bits, period, whole);
     }
 
     /// <summary>Writes 1 where the overlap is positive and 0 elsewhere (NuPIC's "column had input" indicator).</summary>

@@ -176,6 +176,13 @@ public class SpatialPoolerProperties
         float[] reference = (float[])dutyCycles.Clone();
         PoolerKernels.UpdateDutyCyclesFromBitsScalar(reference, bits, period);
         bool ok = reference.AsSpan().SequenceEqual(expected);
+        if (BitKernelsVector256.IsSupported)
+        {
+            float[] actual = (float[])dutyCycles.Clone();
+            PoolerKernels.UpdateDutyCyclesFromBitsVector256(actual, bits, period);
+            ok &= actual.AsSpan().SequenceEqual(expected);
+        }
+
         if (BitKernelsVector512.IsSupported)
         {
             float[] actual = (float[])dutyCycles.Clone();
