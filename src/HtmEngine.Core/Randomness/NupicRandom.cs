@@ -16,8 +16,13 @@ public sealed class NupicRandom
     /// <summary>The modulus of the generator's additions and of seeds (2^32 − 1, NuPIC's <c>MAX32</c>).</summary>
     public const uint Max32 = uint.MaxValue;
 
+    /// <summary>The number of words in the generator's state (its lap).</summary>
+    internal const int StateWords = StateSize;
+
+    /// <summary>How far the front index runs ahead of the rear one: each draw adds the word written this many draws ago.</summary>
+    internal const int Separation = 3;
+
     private const int StateSize = 31;
-    private const int Separation = 3;
 
     private readonly uint[] _state = new uint[StateSize];
     private int _front;

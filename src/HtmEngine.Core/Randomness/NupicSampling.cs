@@ -17,6 +17,7 @@ namespace HtmEngine.Core.Randomness;
 internal static class NupicSampling
 {
     private const int TableSize = 4096;
+    private const int Lag = NupicRandom.Separation;
 
     // Lemire multipliers for d in [0, TableSize); entry 0 is unused, entry 1 is 0 (which yields a mod 1 = 0).
     private static readonly ulong[] s_multipliers = BuildMultipliers();
@@ -80,6 +81,49 @@ internal static class NupicSampling
             throw new ArgumentOutOfRangeException(nameof(populationSize), "The mask holds at most 64 positions, and no more can be chosen than there are.");
         }
 
+        uint[] state = random.State;
+        int front = random.Front;
+        int rear = random.Rear;
+        if (rear != (front >= Lag ? front - Lag : front + NupicRandom.StateWords - Lag))
+        {
+            // Only a generator restored from a hand-made checkpoint can break the constructor's spacing.
+            return SampleMaskByIndices(random, populationSize, needed);
+        }
+
+        // Each draw adds the word written Lag draws ago, so the last Lag draws are kept in registers and only the
+        // front word (written a full lap ago) is loaded: the chain from one draw to the next no longer runs through a
+        // store and a load of the same word.
+        ref uint words = ref MemoryMarshal.GetArrayDataReference(state);
+        uint lag3 = Unsafe.Add(ref words, rear);
+        uint lag2 = Unsafe.Add(ref words, rear + 1 == NupicRandom.StateWords ? 0 : rear + 1);
+        uint lag1 = Unsafe.Add(ref words, rear + 2 >= NupicRandom.StateWords ? rear + 2 - NupicRandom.StateWords : rear + 2);
+        ulong mask = 0;
+        int taken = 0;
+        for (int i = 0; i < populationSize && taken < needed; i++)
+        {
+            uint sum = NupicRandom.AddModMax32(Unsafe.Add(ref words, front), lag3);
+            Unsafe.Add(ref words, front) = sum;
+            lag3 = lag2;
+            lag2 = lag1;
+            lag1 = sum;
+            front = front == NupicRandom.StateWords - 1 ? 0 : front + 1;
+            uint draw = FastMod((sum >> 1) & 0x7fffffffu, (uint)(populationSize - i));
+            int take = draw < (uint)(needed - taken) ? 1 : 0;
+            mask |= (ulong)take << i;
+            taken += take;
+        }
+
+        random.Front = front;
+        random.Rear = front >= Lag ? front - Lag : front + NupicRandom.StateWords - Lag;
+        return mask;
+    }
+
+    /// <summary>
+    /// <see cref="SampleMask"/> through <see cref="NupicRandom.Step"/>, for any pair of indices (and the benchmarks'
+    /// baseline: it was the only path before the draws were kept in registers).
+    /// </summary>
+    internal static ulong SampleMaskByIndices(NupicRandom random, int populationSize, int needed)
+    {
         ulong mask = 0;
         int taken = 0;
         uint[] state = random.State;

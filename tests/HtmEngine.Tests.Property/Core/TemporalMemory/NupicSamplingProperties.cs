@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Xunit;
+using HtmEngine.Core.Checkpoints;
 using HtmEngine.Core.Randomness;
 
 namespace HtmEngine.Tests.Property.Core.TemporalMemory;
@@ -74,6 +75,51 @@ public class NupicSamplingProperties
         }
 
         // Two laps of the 31-word state afterwards: every word the sample wrote must be the reference's.
+        bool sameStream = true;
+        for (int i = 0; i < 62; i++)
+        {
+            sameStream &= reference.NextRaw() == fast.NextRaw();
+        }
+
+        return mask == expectedMask && sameStream;
+    }
+
+    [Property(MaxTest = 200)]
+    public bool SampleMask_of_a_generator_with_unusual_indices_takes_the_reference_positions(PositiveInt seed, byte frontRaw, byte rearRaw, byte populationSize, byte wanted)
+    {
+        // A generator restored from a checkpoint may hold any pair of indices, not only the constructor's spacing of
+        // three; the sample then takes the path that steps through both indices, and must still match draw for draw.
+        var writer = new CheckpointWriter(kind: 91, version: 1);
+        var origin = new NupicRandom((ulong)seed.Get);
+        origin.Save(writer);
+        byte[] saved = writer.Complete();
+        var stateWriter = new CheckpointWriter(kind: 91, version: 1);
+        var readBack = new CheckpointReader(saved, 91, 1);
+        stateWriter.WriteUInt64(readBack.ReadUInt64());
+        readBack.ReadInt32();
+        readBack.ReadInt32();
+        stateWriter.WriteInt32(frontRaw % 31);
+        stateWriter.WriteInt32(rearRaw % 31);
+        var state = new uint[31];
+        readBack.ReadSpan<uint>(state);
+        stateWriter.WriteSpan<uint>(state);
+        byte[] bytes = stateWriter.Complete();
+        var referenceReader = new CheckpointReader(bytes, 91, 1);
+        NupicRandom reference = NupicRandom.Load(ref referenceReader);
+        var fastReader = new CheckpointReader(bytes, 91, 1);
+        NupicRandom fast = NupicRandom.Load(ref fastReader);
+
+        int n = populationSize % 65;
+        int k = n == 0 ? 0 : wanted % (n + 1);
+        var expected = new int[k];
+        reference.Sample(Enumerable.Range(0, n).ToArray(), expected);
+        ulong mask = NupicSampling.SampleMask(fast, n, k);
+        ulong expectedMask = 0;
+        foreach (int p in expected)
+        {
+            expectedMask |= 1UL << p;
+        }
+
         bool sameStream = true;
         for (int i = 0; i < 62; i++)
         {
