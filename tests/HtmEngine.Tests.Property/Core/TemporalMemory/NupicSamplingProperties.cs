@@ -51,8 +51,6 @@ public class NupicSamplingProperties
     [Property(MaxTest = 300)]
     public bool SampleMask_takes_the_positions_the_reference_sample_takes(PositiveInt seed, byte populationSize, byte wanted, byte warmUp)
     {
-        // The positions 0..n−1 as the population: the reference's choices are the mask's set bits, and both
-        // generators end on the same draw.
         var reference = new NupicRandom((ulong)seed.Get);
         var fast = new NupicRandom((ulong)seed.Get);
         for (int i = 0; i < warmUp; i++)
@@ -62,26 +60,7 @@ public class NupicSamplingProperties
             fast.NextRaw();
         }
 
-        int n = populationSize % 65;
-        int k = n == 0 ? 0 : wanted % (n + 1);
-        int[] positions = Enumerable.Range(0, n).ToArray();
-        var expected = new int[k];
-        reference.Sample(positions, expected);
-        ulong mask = NupicSampling.SampleMask(fast, n, k);
-        ulong expectedMask = 0;
-        foreach (int p in expected)
-        {
-            expectedMask |= 1UL << p;
-        }
-
-        // Two laps of the 31-word state afterwards: every word the sample wrote must be the reference's.
-        bool sameStream = true;
-        for (int i = 0; i < 62; i++)
-        {
-            sameStream &= reference.NextRaw() == fast.NextRaw();
-        }
-
-        return mask == expectedMask && sameStream;
+        return SampleMaskMatchesTheReference(reference, fast, populationSize, wanted);
     }
 
     [Property(MaxTest = 200)]
@@ -109,6 +88,15 @@ public class NupicSamplingProperties
         var fastReader = new CheckpointReader(bytes, 91, 1);
         NupicRandom fast = NupicRandom.Load(ref fastReader);
 
+        return SampleMaskMatchesTheReference(reference, fast, populationSize, wanted);
+    }
+
+    /// <summary>
+    /// The positions 0..n−1 as the population: the reference's choices must be the mask's set bits, and both generators
+    /// must then give the same two laps of draws (every word the sample wrote is the reference's).
+    /// </summary>
+    private static bool SampleMaskMatchesTheReference(NupicRandom reference, NupicRandom fast, byte populationSize, byte wanted)
+    {
         int n = populationSize % 65;
         int k = n == 0 ? 0 : wanted % (n + 1);
         var expected = new int[k];
